@@ -1,0 +1,308 @@
+"""The `styleforge` command: parse options, call the library, print results. No logic here.
+
+Errors a user can cause print one line, `error: ...`; exit 2 for usage errors, 1 for failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from styleforge import __version__
+from styleforge.errors import StyleforgeError
+
+log = logging.getLogger("styleforge")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+# option dest -> (config section or None for the top level, field name)
+TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
+    "content": ("data", "content"),
+    "style": ("data", "style"),
+    "data": ("data", "data"),
+    "load_size": ("data", "load_size"),
+    "crop_size": ("data", "crop_size"),
+    "flip": ("data", "flip"),
+    "rotate": ("data", "rotate"),
+    "color_jitter": ("data", "color_jitter"),
+    "balance": ("data", "balance"),
+    "ngf": ("model", "ngf"),
+    "n_down": ("model", "n_down"),
+    "n_blocks": ("model", "n_blocks"),
+    "ndf": ("model", "ndf"),
+    "d_layers": ("model", "d_layers"),
+    "norm": ("model", "norm"),
+    "dropout": ("model", "dropout"),
+    "spectral_norm": ("model", "spectral_norm"),
+    "latent_dim": ("model", "latent_dim"),
+    "style_dim": ("model", "style_dim"),
+    "gan_loss": ("optim", "gan_loss"),
+    "content_loss": ("optim", "content_loss"),
+    "lambda_gan": ("optim", "lambda_gan"),
+    "lambda_nce": ("optim", "lambda_nce"),
+    "nce_idt": ("optim", "nce_idt"),
+    "lambda_cycle": ("optim", "lambda_cycle"),
+    "lambda_identity": ("optim", "lambda_identity"),
+    "lambda_pixel": ("optim", "lambda_pixel"),
+    "r1_gamma": ("optim", "r1_gamma"),
+    "lr": ("optim", "lr"),
+    "lr_d": ("optim", "lr_d"),
+    "beta1": ("optim", "beta1"),
+    "beta2": ("optim", "beta2"),
+    "decay_start": ("optim", "decay_start"),
+    "ema_beta": ("optim", "ema_beta"),
+    "steps": (None, "steps"),
+    "time_budget": (None, "time_budget"),
+    "batch_size": (None, "batch_size"),
+    "seed": (None, "seed"),
+    "device": (None, "device"),
+    "threads": (None, "threads"),
+    "log_every": (None, "log_every"),
+    "sample_every": (None, "sample_every"),
+    "save_every": (None, "save_every"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="styleforge",
+        description="Learn the style of an image collection with a GAN and carry it onto photos.",
+    )
+    parser.add_argument("--version", action="version", version=f"styleforge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
+    parser.add_argument("-q", "--quiet", action="store_true", help="show warnings and errors only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    _add_train(sub)
+    _add_stylize(sub)
+    _add_demo(sub)
+    _add_data(sub)
+    return parser
+
+
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a style model on a folder of content photos and a folder of style images",
+        description="Train a generator and discriminator; the EMA generator is saved as "
+        "OUT/model.safetensors. Options left out take the preset's or the config file's values.",
+    )
+    src = p.add_argument_group("data")
+    src.add_argument("--content", metavar="DIR", help="folder of content photos")
+    src.add_argument(
+        "--style", metavar="DIR", help="folder of style images (subfolders: one style each)"
+    )
+    src.add_argument("--data", metavar="DIR", help="CycleGAN-layout root: trainA/ trainB/ (testA/)")
+    src.add_argument("--load-size", type=int, help="resize the shorter side to this (default 143)")
+    src.add_argument("--crop-size", type=int, help="random crop side for training (default 128)")
+    src.add_argument("--no-flip", dest="flip", action="store_false", default=None,
+                     help="no random horizontal flips")
+    src.add_argument("--rotate", type=float, metavar="DEG", help="random rotation up to DEG degrees")
+    src.add_argument("--color-jitter", type=float, metavar="S",
+                     help="random brightness/contrast/saturation up to +-S (e.g. 0.1)")
+    src.add_argument("--no-balance", dest="balance", action="store_false", default=None,
+                     help="sample styles in proportion to their image counts, not evenly")
+
+    run = p.add_argument_group("run")
+    run.add_argument("--out", metavar="DIR", help="run folder for the model, checkpoints and logs")
+    run.add_argument("--resume", metavar="DIR", help="continue the run in DIR exactly where it stopped")
+    run.add_argument("--config", metavar="YAML", help="read options from a YAML file (as saved in a run)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="start afresh in an --out folder that already holds a run")
+    run.add_argument("--steps", type=int, help="training steps (default 2000)")
+    run.add_argument("--time-budget", type=float, metavar="MIN",
+                     help="stop after this many minutes of training (with --steps: whichever first)")
+    run.add_argument("--batch-size", type=int, help="images per step (default 4)")
+    run.add_argument("--seed", type=int, help="random seed; the same seed gives the same model")
+    run.add_argument("--device", help="auto (default), cpu or cuda")
+    run.add_argument("--threads", type=int, help="CPU threads (default: one per core)")
+    run.add_argument("--log-every", type=int, help="steps between metric log lines (default 10)")
+    run.add_argument("--sample-every", type=int, help="steps between sample grids (default 200)")
+    run.add_argument("--save-every", type=int, help="steps between checkpoints (default 500)")
+
+    net = p.add_argument_group("networks")
+    net.add_argument("--preset", choices=["lite", "base", "resnet9"],
+                     help="network size: lite (fast on CPU, default), base, resnet9 (CycleGAN's)")
+    net.add_argument("--ngf", type=int, help="generator base channels (overrides the preset)")
+    net.add_argument("--n-down", type=int, help="generator downsampling steps (overrides the preset)")
+    net.add_argument("--n-blocks", type=int, help="generator residual blocks (overrides the preset)")
+    net.add_argument("--ndf", type=int, help="discriminator base channels (overrides the preset)")
+    net.add_argument("--d-layers", type=int, help="discriminator stride-2 layers (3: 70x70 patches)")
+    net.add_argument("--norm", choices=["instance", "batch", "none"],
+                     help="normalisation layers (default instance)")
+    net.add_argument("--dropout", type=float, metavar="P", help="dropout in residual blocks (default 0)")
+    net.add_argument("--spectral-norm", action="store_true", default=None,
+                     help="spectral normalisation in the discriminator")
+    net.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 16)")
+    net.add_argument("--style-dim", type=int, help="size of the style code (default 64)")
+
+    loss = p.add_argument_group("losses and optimiser")
+    loss.add_argument("--gan-loss", choices=["bce", "lsgan", "hinge"],
+                      help="GAN objective (default bce: non-saturating cross-entropy)")
+    loss.add_argument("--content-loss", choices=["nce", "cycle", "identity", "none"],
+                      help="content term: nce (PatchNCE, default), cycle (CycleGAN), identity (L1 to input)")
+    loss.add_argument("--lambda-gan", type=float, help="weight of the GAN loss (default 1)")
+    loss.add_argument("--lambda-nce", type=float, help="weight of PatchNCE (default 1)")
+    loss.add_argument("--no-nce-idt", dest="nce_idt", action="store_false", default=None,
+                      help="skip PatchNCE's identity term on style images (faster)")
+    loss.add_argument("--lambda-cycle", type=float, help="weight of the cycle loss (default 10)")
+    loss.add_argument("--lambda-identity", type=float,
+                      help="CycleGAN identity weight, times --lambda-cycle (default 0.5)")
+    loss.add_argument("--lambda-pixel", type=float, help="weight of L1(output, input) (default 1)")
+    loss.add_argument("--r1-gamma", type=float, help="R1 penalty weight on real images (default 0: off)")
+    loss.add_argument("--lr", type=float, help="Adam learning rate (default 2e-4)")
+    loss.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
+    loss.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
+    loss.add_argument("--beta2", type=float, help="Adam beta2 (default 0.999)")
+    loss.add_argument("--decay-start", type=float, metavar="FRAC",
+                      help="decay the lr linearly to 0 after this fraction of training (default 1: never)")
+    loss.add_argument("--ema-beta", type=float, help="EMA decay of the shipped weights (default 0.999)")
+    p.set_defaults(func=cmd_train)
+
+
+def _add_stylize(sub: Any) -> None:
+    p = sub.add_parser(
+        "stylize",
+        help="stylize images, globs or folders with a trained model",
+        description="Stylize images. Outputs keep the input's file name and pixel size.",
+    )
+    p.add_argument("model", help="model file (model.safetensors from a run)")
+    p.add_argument("inputs", nargs="+", help="image files, globs or folders")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--recursive", action="store_true", help="include images in subfolders")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    p.add_argument("--style", help="style name (default: the model's first style)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--batch-size", type=int, default=4, help="images per batch (default 4)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    p.set_defaults(func=cmd_stylize)
+
+
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="build the demo task from packaged photos, train, stylize and score it",
+        description="Photo -> procedural cartoon: trains the lite preset, then prints SSIM/PSNR "
+        "of held-out photos against their ground truth beside the identity baseline.",
+    )
+    p.add_argument("--out", default="runs/demo", help="demo folder (default runs/demo)")
+    p.add_argument("--minutes", type=float, default=8.0, help="training time budget (default 8)")
+    p.add_argument("--preset", choices=["lite", "base", "resnet9"], default="lite",
+                   help="network size (default lite)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
+    p.set_defaults(func=cmd_demo)
+
+
+def _add_data(sub: Any) -> None:
+    p = sub.add_parser("data", help="inspect data sets")
+    data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
+    data_sub.required = True
+    check = data_sub.add_parser(
+        "check",
+        help="count usable images per style and name the unusable ones",
+        description="Open every image under each folder and report counts and problems.",
+    )
+    check.add_argument("folders", nargs="+", help="folders to check (subfolders: one style each)")
+    check.set_defaults(func=cmd_data_check)
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_train(args: argparse.Namespace) -> int:
+    from styleforge.config import TrainConfig, apply_preset
+    from styleforge.training.checkpoint import MODEL_NAME, STATE_NAME
+    from styleforge.training.trainer import Trainer, resume_trainer
+
+    if args.resume:
+        trainer = resume_trainer(Path(args.resume), args.steps, args.time_budget)
+        log.info("resuming %s at step %d", args.resume, trainer.step)
+    else:
+        if not args.out:
+            raise StyleforgeError("give --out DIR (or --resume DIR)")
+        out = Path(args.out)
+        if not args.overwrite and ((out / STATE_NAME).exists() or (out / MODEL_NAME).exists()):
+            raise StyleforgeError(
+                f"{out} already holds a run; use --resume {out} to continue or --overwrite"
+            )
+        config = TrainConfig.load_yaml(Path(args.config)) if args.config else TrainConfig()
+        if args.preset:
+            apply_preset(config.model, args.preset)
+        if args.time_budget is not None and args.steps is None:
+            config.steps = None
+        for dest, (section, name) in TRAIN_FIELDS.items():
+            value = getattr(args, dest)
+            if value is not None:
+                setattr(getattr(config, section) if section else config, name, value)
+        config.validate()
+        out.mkdir(parents=True, exist_ok=True)
+        config.save_yaml(out / "config.yaml")
+        trainer = Trainer(config, out)
+    result = trainer.run()
+    state = "interrupted; checkpoint saved" if result.interrupted else "done"
+    print(f"{state}: {result.steps} steps in {result.seconds / 60:.1f} min -> {result.model_path}")
+    return 0
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from styleforge.inference.files import check_overwrites, plan_jobs, run_jobs
+    from styleforge.inference.stylizer import Stylizer
+
+    if args.batch_size < 1:
+        raise StyleforgeError("--batch-size must be at least 1")
+    stylizer = Stylizer.load(args.model, device=args.device)
+    stylizer.style_index(args.style)  # unknown style: fail before any work
+    jobs = plan_jobs(args.inputs, Path(args.out), args.recursive)
+    check_overwrites(jobs, args.overwrite)
+    report = run_jobs(stylizer, jobs, args.style, args.seed, args.batch_size)
+    for path, reason in report.failed:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    print(f"{len(report.done)} stylized, {len(report.failed)} failed -> {args.out}")
+    return 1 if report.failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from styleforge.demo_job import run_demo
+
+    if args.minutes <= 0:
+        raise StyleforgeError("--minutes must be positive")
+    result = run_demo(Path(args.out), args.minutes, args.preset, args.seed, args.overwrite)
+    s, i = result.stylized, result.identity
+    print(f"model: {result.model} ({result.steps} steps, {result.train_seconds / 60:.1f} min)")
+    print(f"held-out photos vs ground truth: SSIM {s.ssim:.4f}  PSNR {s.psnr:.2f} dB")
+    print(f"identity baseline (input):       SSIM {i.ssim:.4f}  PSNR {i.psnr:.2f} dB")
+    verdict = "beats" if s.ssim > i.ssim else "does NOT beat"
+    print(f"the model {verdict} the identity baseline on SSIM; report: {result.report}")
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from styleforge.data.check import check_folders
+
+    report = check_folders([Path(f) for f in args.folders])
+    print(report.render())
+    return 0 if report.usable else 1
+
+
+# ---------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except StyleforgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

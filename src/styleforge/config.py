@@ -1,0 +1,227 @@
+"""One tree of dataclasses for everything before training; it is saved with every checkpoint.
+
+`TrainConfig` is what `styleforge train` builds from its options and what a model file carries in
+its metadata, so a model can be loaded (and a run resumed) without repeating any flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from styleforge.errors import StyleforgeError
+
+GAN_LOSSES = ("bce", "lsgan", "hinge")
+CONTENT_LOSSES = ("nce", "cycle", "identity", "none")
+NORMS = ("instance", "batch", "none")
+
+
+@dataclass
+class ModelConfig:
+    """Shape of the generator and discriminator; presets fill it, options override it."""
+
+    preset: str = "lite"
+    ngf: int = 16  # channels of the generator's first layer
+    n_down: int = 2  # stride-2 convolutions in the encoder (and resize+conv in the decoder)
+    n_blocks: int = 4  # style-modulated residual blocks at the bottleneck
+    max_channels: int = 256
+    ndf: int = 32  # channels of the discriminator's first layer
+    d_layers: int = 3  # stride-2 layers of the PatchGAN (3 gives the 70x70 receptive field)
+    norm: str = "instance"
+    dropout: float = 0.0
+    spectral_norm: bool = False
+    latent_dim: int = 16
+    style_dim: int = 64
+    styles: list[str] = field(default_factory=lambda: ["style"])
+
+    @property
+    def num_styles(self) -> int:
+        return len(self.styles)
+
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be a multiple of this (the encoder halves them n_down times)."""
+        return 2**self.n_down
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # fast on a CPU: about 2.3 G MACs at 256x256
+    "lite": dict(ngf=16, n_down=2, n_blocks=4, ndf=32, d_layers=3),
+    "base": dict(ngf=32, n_down=2, n_blocks=6, ndf=64, d_layers=3),
+    # the CycleGAN ResNet-9 generator and 70x70 PatchGAN, for comparison
+    "resnet9": dict(ngf=64, n_down=2, n_blocks=9, ndf=64, d_layers=3),
+}
+
+
+@dataclass
+class DataConfig:
+    """Where the images are and how they are augmented."""
+
+    content: str | None = None
+    style: str | None = None
+    data: str | None = None  # a CycleGAN root: trainA/ trainB/ (testA/ testB/)
+    load_size: int = 143
+    crop_size: int = 128
+    flip: bool = True
+    rotate: float = 0.0  # maximum rotation in degrees
+    color_jitter: float = 0.0  # strength of brightness/contrast/saturation jitter
+    balance: bool = True  # draw styles evenly, whatever the folder sizes
+    max_pixels: int = 100_000_000
+
+
+@dataclass
+class OptimConfig:
+    """Losses and optimisers."""
+
+    gan_loss: str = "bce"
+    content_loss: str = "nce"
+    lambda_gan: float = 1.0
+    lambda_nce: float = 1.0
+    nce_idt: bool = True  # CUT's identity NCE on style images
+    nce_layers: int = 4
+    nce_patches: int = 256
+    nce_temperature: float = 0.07
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5  # CycleGAN's identity weight, times lambda_cycle
+    lambda_pixel: float = 1.0  # weight of L1(G(x), x) for content_loss=identity
+    r1_gamma: float = 0.0
+    lr: float = 2e-4
+    lr_d: float | None = None  # defaults to lr
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_start: float = 1.0  # fraction of training after which the lr decays linearly to 0
+    ema_beta: float = 0.999
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; saved with every checkpoint and every model file."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    steps: int | None = 2000
+    time_budget: float | None = None  # minutes; when set, training stops at whichever comes first
+    batch_size: int = 4
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0  # 0: one per core
+    log_every: int = 10
+    sample_every: int = 200
+    save_every: int = 500
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
+        """Build from a dict, rejecting unknown keys with a clear message."""
+        return _build(cls, raw, "")
+
+    def save_yaml(self, path: Path) -> None:
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def load_yaml(cls, path: Path) -> TrainConfig:
+        try:
+            raw = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise StyleforgeError(f"cannot read config {path}: {exc}") from None
+        if not isinstance(raw, dict):
+            raise StyleforgeError(f"config {path} is not a mapping")
+        return cls.from_dict(raw)
+
+    def validate(self) -> None:
+        """Check option values; raise StyleforgeError naming the bad one."""
+        m, d, o = self.model, self.data, self.optim
+        _choice("--preset", m.preset, (*PRESETS, "custom"))
+        _choice("--norm", m.norm, NORMS)
+        _choice("--gan-loss", o.gan_loss, GAN_LOSSES)
+        _choice("--content-loss", o.content_loss, CONTENT_LOSSES)
+        _positive("--ngf", m.ngf)
+        _positive("--ndf", m.ndf)
+        _positive("--latent-dim", m.latent_dim)
+        _positive("--style-dim", m.style_dim)
+        _positive("--batch-size", self.batch_size)
+        _positive("--crop-size", d.crop_size)
+        _positive("--load-size", d.load_size)
+        _positive("--log-every", self.log_every)
+        _positive("--sample-every", self.sample_every)
+        _positive("--save-every", self.save_every)
+        if m.n_down < 1 or m.n_down > 5:
+            raise StyleforgeError(f"--n-down must be between 1 and 5, got {m.n_down}")
+        if m.n_blocks < 1:
+            raise StyleforgeError(f"--n-blocks must be at least 1, got {m.n_blocks}")
+        if not 0.0 <= m.dropout < 1.0:
+            raise StyleforgeError(f"--dropout must be in [0, 1), got {m.dropout}")
+        if self.steps is None and self.time_budget is None:
+            raise StyleforgeError("give --steps or --time-budget")
+        if self.steps is not None and self.steps < 1:
+            raise StyleforgeError(f"--steps must be at least 1, got {self.steps}")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise StyleforgeError(f"--time-budget must be positive, got {self.time_budget}")
+        if d.crop_size > d.load_size:
+            raise StyleforgeError(
+                f"--crop-size {d.crop_size} is larger than --load-size {d.load_size}"
+            )
+        if d.crop_size % m.size_multiple:
+            raise StyleforgeError(
+                f"--crop-size must be a multiple of {m.size_multiple}, got {d.crop_size}"
+            )
+        if o.lr <= 0 or (o.lr_d is not None and o.lr_d <= 0):
+            raise StyleforgeError("learning rates must be positive")
+        if not 0.0 <= o.ema_beta < 1.0:
+            raise StyleforgeError(f"--ema-beta must be in [0, 1), got {o.ema_beta}")
+        if not 0.0 <= o.decay_start <= 1.0:
+            raise StyleforgeError(f"--decay-start must be in [0, 1], got {o.decay_start}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise StyleforgeError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if not m.styles or len(set(m.styles)) != len(m.styles):
+            raise StyleforgeError("style names must be unique and at least one")
+
+
+def apply_preset(model: ModelConfig, preset: str) -> None:
+    """Fill a ModelConfig's shape from a named preset."""
+    _choice("--preset", preset, tuple(PRESETS))
+    model.preset = preset
+    for key, value in PRESETS[preset].items():
+        setattr(model, key, value)
+
+
+def _choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise StyleforgeError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _positive(option: str, value: int) -> None:
+    if value <= 0:
+        raise StyleforgeError(f"{option} must be positive, got {value}")
+
+
+def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise StyleforgeError(f"config section {where or 'root'} must be a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise StyleforgeError(f"unknown config key {where}{unknown[0]}")
+    values = {}
+    for name, value in raw.items():
+        sub = _NESTED.get((cls, name))
+        values[name] = _build(sub, value, f"{where}{name}.") if sub else value
+    return cls(**values)
+
+
+_NESTED = {
+    (TrainConfig, "model"): ModelConfig,
+    (TrainConfig, "data"): DataConfig,
+    (TrainConfig, "optim"): OptimConfig,
+}

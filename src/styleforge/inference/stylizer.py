@@ -1,0 +1,138 @@
+"""`Stylizer`: load a model file and stylize PIL images, arrays, tensors or paths.
+
+Everything after training goes through this one object: the CLI, the web app, the benchmarks.
+Any input size works: the image is padded to the network's multiple and cropped back.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from styleforge.config import TrainConfig
+from styleforge.data.augment import pil_to_unit, unit_to_pil
+from styleforge.data.images import DEFAULT_MAX_PIXELS, load_rgb
+from styleforge.device import pick_device
+from styleforge.errors import ModelFileError, StyleforgeError
+from styleforge.models.stylenet import StyleNet
+from styleforge.training.checkpoint import load_model_file
+
+ImageLike = Image.Image | np.ndarray | torch.Tensor | str | os.PathLike
+
+
+class Stylizer:
+    """A trained model ready to stylize images."""
+
+    def __init__(self, net: StyleNet, config: TrainConfig, device: torch.device):
+        self.net = net.to(device).eval()
+        self.config = config
+        self.device = device
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> Stylizer:
+        """Load a `.safetensors` model file; its metadata holds everything needed."""
+        tensors, config, _ = load_model_file(Path(path))
+        net = StyleNet(config.model)
+        try:
+            net.load_state_dict(tensors)
+        except RuntimeError:
+            raise ModelFileError(f"{path} has weights that do not match its config") from None
+        return cls(net, config, pick_device(device))
+
+    @property
+    def styles(self) -> list[str]:
+        return list(self.config.model.styles)
+
+    def style_index(self, style: str | int | None) -> int:
+        """Index of a style given by name or number; None means the first style."""
+        if style is None:
+            return 0
+        if isinstance(style, int) and 0 <= style < len(self.styles):
+            return style
+        if isinstance(style, str) and style in self.styles:
+            return self.styles.index(style)
+        raise StyleforgeError(f"unknown style {style!r}; this model has: {', '.join(self.styles)}")
+
+    def __call__(
+        self, image: ImageLike, style: str | int | None = None, seed: int = 0
+    ) -> Image.Image | np.ndarray | torch.Tensor:
+        """Stylize one image; the result has the input's type and pixel size.
+
+        PIL images give PIL images; uint8 (H, W, 3) arrays give arrays; float tensors in [0, 1],
+        (3, H, W) or (N, 3, H, W), give tensors; a path gives a PIL image."""
+        if isinstance(image, (str, os.PathLike)):
+            image = load_rgb(image, DEFAULT_MAX_PIXELS)
+        if isinstance(image, Image.Image):
+            return self.stylize_pil([image], style, seed)[0]
+        if isinstance(image, np.ndarray):
+            out = self.stylize_pil([Image.fromarray(_as_uint8_rgb(image))], style, seed)[0]
+            return np.asarray(out)
+        if isinstance(image, torch.Tensor):
+            batch = image.unsqueeze(0) if image.dim() == 3 else image
+            out = self.stylize_tensor(batch.float() * 2 - 1, style, seed)
+            out = (out + 1) / 2
+            return out[0] if image.dim() == 3 else out
+        raise StyleforgeError(f"cannot stylize an object of type {type(image).__name__}")
+
+    def stylize_pil(
+        self,
+        images: list[Image.Image],
+        style: str | int | None = None,
+        seed: int = 0,
+        batch_size: int = 1,
+    ) -> list[Image.Image]:
+        """Stylize PIL images of any sizes; images of equal size run together in batches.
+
+        Each result keeps its input's size, and does not depend on the batching."""
+        results: list[Image.Image | None] = [None] * len(images)
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, img in enumerate(images):
+            by_size.setdefault(img.size, []).append(i)
+        for indices in by_size.values():
+            for start in range(0, len(indices), max(1, batch_size)):
+                chunk = indices[start : start + max(1, batch_size)]
+                x = torch.stack([pil_to_unit(images[i].convert("RGB")) for i in chunk])
+                for i, out in zip(chunk, self.stylize_tensor(x, style, seed), strict=True):
+                    results[i] = unit_to_pil(out)
+        return results
+
+    @torch.inference_mode()
+    def stylize_tensor(
+        self, x: torch.Tensor, style: str | int | None = None, seed: int = 0
+    ) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1] -> same shape in [-1, 1]; noise drawn from `seed`."""
+        label = self.style_index(style)
+        labels = torch.full((x.shape[0],), label, dtype=torch.long, device=self.device)
+        gen = torch.Generator().manual_seed(seed)
+        # one noise draw for the whole batch, so results do not depend on the batching
+        codes = self.net.style_codes(labels[:1], gen).expand(x.shape[0], -1)
+        padded, (height, width) = pad_to_multiple(x.to(self.device), self.config.model.size_multiple)
+        out = self.net(padded, codes)
+        return out[:, :, :height, :width].cpu()
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad the bottom and right of (N, C, H, W) to multiples of `multiple`; return the old size.
+
+    Reflection padding where the image is large enough, edge replication otherwise."""
+    height, width = x.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if pad_h or pad_w:
+        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    return x, (height, width)
+
+
+def _as_uint8_rgb(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype != np.uint8:
+        raise StyleforgeError(f"arrays must be uint8 (H, W, 3), got {arr.dtype}")
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        raise StyleforgeError(f"arrays must be (H, W, 3), got shape {arr.shape}")
+    return arr[..., :3]

@@ -1,0 +1,102 @@
+"""Reading and writing styleforge's safetensors files, atomically and without pickle.
+
+A file is a safetensors file whose metadata holds `format` (which kind of styleforge file),
+`format_version` and `config` (the run's TrainConfig as JSON), plus any extra JSON fields.
+The header is checked before anything is parsed, so a foreign or truncated file gives one clear
+`ModelFileError` rather than a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors_from_bytes
+from safetensors.torch import save as save_tensors_to_bytes
+
+from styleforge.atomic import atomic_write_bytes
+from styleforge.errors import ModelFileError
+
+MODEL_FORMAT = "styleforge-model"
+STATE_FORMAT = "styleforge-train-state"
+FORMAT_VERSION = "1"
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+def write_file(
+    path: Path, tensors: dict[str, torch.Tensor], kind: str, meta: dict[str, Any]
+) -> None:
+    """Write tensors plus JSON metadata atomically: temp file, fsync, rename, fsync folder."""
+    metadata = {"format": kind, "format_version": FORMAT_VERSION}
+    metadata.update({key: json.dumps(value) for key, value in meta.items()})
+    payload = save_tensors_to_bytes(
+        {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=metadata
+    )
+    atomic_write_bytes(Path(path), payload)
+
+
+def read_file(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and decoded metadata of a styleforge file; ModelFileError if it is not one."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"model path {path} is a folder, not a model file") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    raw_meta = _check_header(path, data)
+    found = raw_meta.get("format")
+    if found != kind:
+        what = f"a {found!r} file" if found else "not a styleforge file"
+        raise ModelFileError(f"{path} is {what} (expected {kind!r})")
+    if raw_meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} has format version {raw_meta.get('format_version')!r}; "
+            f"this styleforge reads version {FORMAT_VERSION}"
+        )
+    meta: dict[str, Any] = {}
+    for key, value in raw_meta.items():
+        if key in ("format", "format_version"):
+            continue
+        try:
+            meta[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raise ModelFileError(f"{path} has metadata {key!r} that is not JSON") from None
+    try:
+        tensors = load_tensors_from_bytes(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path} is corrupt: {exc}") from None
+    return tensors, meta
+
+
+def _check_header(path: Path, data: bytes) -> dict[str, str]:
+    """Validate the safetensors header by hand and return its metadata."""
+    not_ours = f"{path} is not a safetensors model file"
+    if len(data) < 8:
+        raise ModelFileError(f"{not_ours} (only {len(data)} bytes)")
+    (header_len,) = struct.unpack("<Q", data[:8])
+    if header_len > MAX_HEADER_BYTES or 8 + header_len > len(data):
+        raise ModelFileError(f"{not_ours} (bad header length; truncated or another format)")
+    try:
+        header = json.loads(data[8 : 8 + header_len])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"{not_ours} (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{not_ours} (header is not a JSON object)")
+    body = len(data) - 8 - header_len
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and offsets[1] <= body):
+            raise ModelFileError(f"{path} is truncated or corrupt (tensor {name!r})")
+    meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{not_ours} (metadata is not a mapping)")
+    return meta

@@ -1,0 +1,44 @@
+"""PatchGAN discriminator with one real/fake output map per style.
+
+Each style is judged against its own images: the output channel of the image's style is read.
+With 3 stride-2 layers and 64 base channels this is CycleGAN's 70x70 PatchGAN.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from styleforge.config import ModelConfig
+from styleforge.models.layers import make_norm
+
+
+class PatchDiscriminator(nn.Module):
+    def __init__(self, cfg: ModelConfig, num_outputs: int | None = None):
+        super().__init__()
+        outputs = num_outputs or cfg.num_styles
+        wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
+        norm = "none" if cfg.spectral_norm else cfg.norm
+        layers: list[nn.Module] = [
+            wrap(nn.Conv2d(3, cfg.ndf, 4, 2, 1)),
+            nn.LeakyReLU(0.2, True),
+        ]
+        ch = cfg.ndf
+        for i in range(1, cfg.d_layers + 1):
+            out = cfg.ndf * min(2**i, 8)
+            stride = 2 if i < cfg.d_layers else 1
+            layers += [
+                wrap(nn.Conv2d(ch, out, 4, stride, 1)),
+                make_norm(norm, out),
+                nn.LeakyReLU(0.2, True),
+            ]
+            ch = out
+        layers.append(wrap(nn.Conv2d(ch, outputs, 4, 1, 1)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Logit maps (N, 1, h, w) for each image's own style."""
+        out = self.net(x)
+        index = labels.view(-1, 1, 1, 1).expand(-1, 1, *out.shape[2:])
+        return out.gather(1, index)

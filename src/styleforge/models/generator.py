@@ -1,0 +1,97 @@
+"""Generator: encoder -> style-modulated residual blocks -> decoder (resize + conv, tanh out).
+
+Upsampling is nearest-neighbour resize followed by a convolution, which avoids the checkerboard
+artefacts of transposed convolutions. The encoder's feature maps are also what PatchNCE compares.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from styleforge.config import ModelConfig
+from styleforge.models.layers import ModulatedNorm, conv, make_norm
+
+
+class ConvNormAct(nn.Sequential):
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, norm: str):
+        super().__init__(conv(in_ch, out_ch, kernel, stride), make_norm(norm, out_ch), nn.ReLU(True))
+
+
+class ModulatedResBlock(nn.Module):
+    """Residual block whose two normalisations are modulated by the style code."""
+
+    def __init__(self, channels: int, style_dim: int, norm: str, dropout: float):
+        super().__init__()
+        self.conv1 = conv(channels, channels, 3)
+        self.norm1 = ModulatedNorm(norm, channels, style_dim)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.conv2 = conv(channels, channels, 3)
+        self.norm2 = ModulatedNorm(norm, channels, style_dim)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.norm1(self.conv1(x), style))
+        h = self.norm2(self.conv2(self.dropout(h)), style)
+        return x + h
+
+
+class Upsample(nn.Module):
+    """Nearest-neighbour 2x resize, then conv-norm-ReLU."""
+
+    def __init__(self, in_ch: int, out_ch: int, norm: str):
+        super().__init__()
+        self.body = ConvNormAct(in_ch, out_ch, 3, 1, norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+def channel_plan(cfg: ModelConfig) -> list[int]:
+    """Channels after the stem and after each downsampling step."""
+    return [min(cfg.ngf * 2**i, cfg.max_channels) for i in range(cfg.n_down + 1)]
+
+
+class Generator(nn.Module):
+    """Image-to-image generator conditioned on a style code."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        chans = channel_plan(cfg)
+        self.stem = ConvNormAct(3, chans[0], 7, 1, cfg.norm)
+        self.down = nn.ModuleList(
+            ConvNormAct(chans[i], chans[i + 1], 3, 2, cfg.norm) for i in range(cfg.n_down)
+        )
+        self.blocks = nn.ModuleList(
+            ModulatedResBlock(chans[-1], cfg.style_dim, cfg.norm, cfg.dropout)
+            for _ in range(cfg.n_blocks)
+        )
+        self.up = nn.ModuleList(
+            Upsample(chans[i + 1], chans[i], cfg.norm) for i in reversed(range(cfg.n_down))
+        )
+        self.head = conv(chans[0], 3, 7)
+        # layers PatchNCE reads: stem, each downsampling, and the first and middle blocks
+        self.nce_block_ids = sorted({0, cfg.n_blocks // 2})
+        self.nce_channels = chans + [chans[-1]] * len(self.nce_block_ids)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        h = self.stem(x)
+        for layer in self.down:
+            h = layer(h)
+        for block in self.blocks:
+            h = block(h, style)
+        for layer in self.up:
+            h = layer(h)
+        return torch.tanh(self.head(h))
+
+    def encode(self, x: torch.Tensor, style: torch.Tensor) -> list[torch.Tensor]:
+        """Feature maps PatchNCE compares: the stem, each downsampling and some blocks."""
+        feats = [self.stem(x)]
+        for layer in self.down:
+            feats.append(layer(feats[-1]))
+        h = feats[-1]
+        for i, block in enumerate(self.blocks[: max(self.nce_block_ids) + 1]):
+            h = block(h, style)
+            if i in self.nce_block_ids:
+                feats.append(h)
+        return feats

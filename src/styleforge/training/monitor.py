@@ -1,0 +1,100 @@
+"""What a run writes for people to watch: metrics JSONL, TensorBoard events, loss plot, samples."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from styleforge.data.augment import unit_to_uint8
+
+log = logging.getLogger(__name__)
+
+METRICS_NAME = "metrics.jsonl"
+LOSS_PLOT_NAME = "losses.png"
+
+
+class MetricsLog:
+    """Appends one JSON line per logged step and mirrors scalars to TensorBoard."""
+
+    def __init__(self, run_dir: Path, resume_step: int = 0, tensorboard: bool = True):
+        self.path = run_dir / METRICS_NAME
+        if resume_step and self.path.exists():
+            # drop lines from after the checkpoint we resume from, so the history has no repeats
+            kept = [row for row in read_metrics(self.path) if row["step"] <= resume_step]
+            self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
+        elif self.path.exists():
+            self.path.unlink()
+        self.writer = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step)
+            except ImportError:  # tensorboard is a dependency, but keep training if it is broken
+                log.warning("tensorboard is not importable; writing metrics.jsonl only")
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        row = {"step": step, **{k: round(float(v), 6) for k, v in values.items()}}
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        if self.writer:
+            for key, value in values.items():
+                self.writer.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Rows of a metrics JSONL file; a torn last line (from a kill) is ignored."""
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def plot_losses(metrics_path: Path, out_path: Path) -> Path | None:
+    """One panel per loss against step, written as a PNG; None if there is nothing to plot."""
+    rows = read_metrics(metrics_path) if metrics_path.exists() else []
+    keys = sorted({k for row in rows for k in row if k.startswith("loss/")})
+    if not rows or not keys:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.2 * len(keys)), sharex=True, squeeze=False)
+    for ax, key in zip(axes[:, 0], keys, strict=True):
+        steps = [row["step"] for row in rows if key in row]
+        ax.plot(steps, [row[key] for row in rows if key in row], linewidth=1)
+        ax.set_ylabel(key.removeprefix("loss/"))
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return out_path
+
+
+def image_grid(rows: list[torch.Tensor]) -> torch.Tensor:
+    """Stack (N, 3, H, W) tensors in [-1, 1] as columns: one row of the grid per image."""
+    columns = [torch.cat(list(batch), dim=2) for batch in rows]  # each (3, H, N*W)
+    return unit_to_uint8(torch.cat(columns, dim=1))  # (3, rows*H, N*W)
+
+
+def save_grid(path: Path, rows: list[torch.Tensor]) -> None:
+    """Save a grid whose first row is the inputs and later rows their outputs."""
+    from PIL import Image
+
+    grid = image_grid(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid.permute(1, 2, 0).numpy()).save(path)
