@@ -19,11 +19,12 @@ from styleforge.data.images import to_rgb
 from styleforge.data.procedural import cartoon
 
 
-def _skimage(name: str) -> Callable[[], np.ndarray]:
+def _skimage(name: str, part: int | None = None) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
         import skimage.data
 
-        return getattr(skimage.data, name)()
+        raw = getattr(skimage.data, name)()
+        return raw if part is None else raw[part]
 
     return load
 
@@ -50,7 +51,8 @@ def _matplotlib(name: str) -> Callable[[], np.ndarray]:
 PHOTOS: dict[str, Callable[[], np.ndarray]] = {
     "astronaut": _skimage("astronaut"),
     "rocket": _skimage("rocket"),
-    "motorcycle_left": _skimage("stereo_motorcycle"),
+    "motorcycle_left": _skimage("stereo_motorcycle", 0),
+    "motorcycle_right": _skimage("stereo_motorcycle", 1),
     "camera": _skimage("camera"),
     "grace_hopper": _matplotlib("grace_hopper.jpg"),
     "coins": _skimage("coins"),
@@ -64,8 +66,10 @@ PHOTOS: dict[str, Callable[[], np.ndarray]] = {
 }
 
 SPLITS = {
-    "content": ["astronaut", "rocket", "motorcycle_left", "camera", "grace_hopper", "coins"],
-    "style": ["flower", "hubble", "ihc", "retina"],
+    # the style set holds everyday colour photos, so that what sets it apart from the content
+    # set is the cartoon look, not a palette (microscopy and space images would teach one)
+    "content": ["rocket", "motorcycle_left", "camera", "coins", "hubble", "ihc", "retina"],
+    "style": ["astronaut", "flower", "motorcycle_right", "grace_hopper"],
     "test": ["chelsea", "coffee", "china"],
 }
 DEMO_SIZE = 256  # shorter side of every demo image
@@ -74,8 +78,6 @@ DEMO_SIZE = 256  # shorter side of every demo image
 def photo(name: str) -> Image.Image:
     """A packaged photo as RGB, shorter side DEMO_SIZE."""
     raw = PHOTOS[name]()
-    if isinstance(raw, tuple):  # stereo_motorcycle gives (left, right, disparity)
-        raw = raw[0]
     img = to_rgb(Image.fromarray(np.asarray(raw)))
     return resize_shorter(img, DEMO_SIZE)
 

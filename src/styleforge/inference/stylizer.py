@@ -119,9 +119,12 @@ class Stylizer:
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad the bottom and right of (N, C, H, W) to multiples of `multiple`; return the old size.
 
-    Reflection padding where the image is large enough, edge replication otherwise."""
+    Sides are also padded up to 4 * multiple, so even a 1x1 image leaves the encoder with more
+    than one pixel for instance norm. Reflection where the image allows it, else replication."""
     height, width = x.shape[-2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    target_h = max(4 * multiple, height + (-height) % multiple)
+    target_w = max(4 * multiple, width + (-width) % multiple)
+    pad_h, pad_w = target_h - height, target_w - width
     if pad_h or pad_w:
         mode = "reflect" if pad_h < height and pad_w < width else "replicate"
         x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)

@@ -1,0 +1,63 @@
+"""Shared fixtures: small real photos (scikit-image's) and a tiny, fast training config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from styleforge.config import TrainConfig
+
+PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket")
+
+
+def real_photo(name: str, size: int = 96) -> Image.Image:
+    """A scikit-image photo, shorter side `size`."""
+    img = Image.fromarray(getattr(skimage.data, name)())
+    scale = size / min(img.size)
+    return img.resize((round(img.width * scale), round(img.height * scale)), Image.BICUBIC)
+
+
+def posterise(img: Image.Image) -> Image.Image:
+    """A cheap real 'style': few colour levels (what the style folder holds in tests)."""
+    arr = np.asarray(img)
+    return Image.fromarray(((arr // 64) * 64 + 32).astype(np.uint8))
+
+
+@pytest.fixture
+def photo_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    """content/ with real photos and style/ with posterised other photos."""
+    content, style = tmp_path / "content", tmp_path / "style"
+    content.mkdir()
+    style.mkdir()
+    for name in PHOTO_NAMES[:2]:
+        real_photo(name).save(content / f"{name}.png")
+    for name in PHOTO_NAMES[2:]:
+        posterise(real_photo(name)).save(style / f"{name}.jpg")
+    return content, style
+
+
+def tiny_config(content: Path | None = None, style: Path | None = None, **top) -> TrainConfig:
+    """A config small enough to train a step in well under a second on a CPU."""
+    config = TrainConfig(steps=top.pop("steps", 4), batch_size=2, seed=top.pop("seed", 0))
+    m, d, o = config.model, config.data, config.optim
+    m.preset, m.ngf, m.n_down, m.n_blocks, m.ndf, m.d_layers = "custom", 8, 2, 2, 8, 2
+    m.latent_dim, m.style_dim = 4, 8
+    d.content, d.style = (str(content) if content else None), (str(style) if style else None)
+    d.load_size, d.crop_size = 40, 32
+    o.nce_patches = 32
+    config.log_every, config.sample_every, config.save_every = 2, 1000, 1000
+    config.threads = 1
+    for key, value in top.items():
+        setattr(config, key, value)
+    return config
+
+
+TINY_CLI = [
+    "--ngf", "8", "--n-blocks", "2", "--ndf", "8", "--d-layers", "2", "--latent-dim", "4",
+    "--style-dim", "8", "--load-size", "40", "--crop-size", "32", "--batch-size", "2",
+    "--threads", "1", "--log-every", "2",
+]

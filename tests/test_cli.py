@@ -1,0 +1,85 @@
+"""The command line: every option documented, usage errors in one line with exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from styleforge.cli import build_parser, main
+
+
+def _subparsers(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    yield prefix, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _subparsers(sub, (*prefix, name))
+
+
+def test_every_option_has_help(capsys: pytest.CaptureFixture) -> None:
+    commands = list(_subparsers(build_parser()))
+    assert {c for c, _ in commands} >= {(), ("train",), ("stylize",), ("demo",), ("data", "check")}
+    for command, parser in commands:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help, f"{' '.join(command)} {action.option_strings or action.dest}"
+        with pytest.raises(SystemExit) as info:
+            main([*command, "--help"])
+        assert info.value.code == 0
+        text = capsys.readouterr().out
+        for action in parser._actions:
+            for flag in action.option_strings:
+                assert flag in text, (command, flag)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["train", "--steps", "many"], ["train", "--preset", "huge"], ["nonsense"], ["stylize"]],
+)
+def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["train", "--content", "/no/such/dir", "--style", "/tmp", "--out", "X"], "does not exist"),
+        (["train", "--out", "X"], "give --content"),
+        (["train", "--content", ".", "--style", ".", "--out", "X", "--crop-size", "300"],
+         "--crop-size 300 is larger"),
+        (["train", "--content", ".", "--style", ".", "--out", "X", "--dropout", "2"], "--dropout"),
+        (["train", "--resume", "/no/such/run"], "nothing to resume"),
+        (["data", "check", "/no/such/dir"], "does not exist"),
+    ],
+)
+def test_user_errors_are_one_line_exit_1(tmp_path: Path, argv: list[str], needle: str) -> None:
+    argv = [str(tmp_path / a) if a == "X" else a for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "styleforge", *argv], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
+
+
+def test_data_check_names_bad_files(tmp_path: Path) -> None:
+    from conftest import real_photo
+
+    (tmp_path / "styles" / "ink").mkdir(parents=True)
+    (tmp_path / "styles" / "oil").mkdir()
+    real_photo("coffee", 32).save(tmp_path / "styles" / "ink" / "a.png")
+    real_photo("rocket", 32).save(tmp_path / "styles" / "oil" / "b.png")
+    (tmp_path / "styles" / "oil" / "broken.jpg").write_bytes(b"nope")
+    proc = subprocess.run([sys.executable, "-m", "styleforge", "data", "check",
+                           str(tmp_path / "styles")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert "styles/ink: 1 images loaded" in proc.stdout
+    assert "styles/oil: 1 images loaded, 1 skipped" in proc.stdout and "broken.jpg" in proc.stdout

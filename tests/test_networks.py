@@ -1,0 +1,61 @@
+"""Network shapes, presets and sizes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from styleforge.config import ModelConfig, apply_preset
+from styleforge.models.discriminator import PatchDiscriminator
+from styleforge.models.stylenet import StyleNet
+
+
+def preset(name: str, **overrides) -> ModelConfig:
+    cfg = ModelConfig()
+    apply_preset(cfg, name)
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return cfg
+
+
+def generator_macs(cfg: ModelConfig, size: int = 256) -> float:
+    net = StyleNet(cfg).eval()
+    x = torch.zeros(1, 3, size, size)
+    codes = net.style_codes(torch.zeros(1, dtype=torch.long))
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(x, codes)
+    return counter.get_total_flops() / 2
+
+
+def test_lite_is_within_3g_macs() -> None:
+    assert generator_macs(preset("lite")) <= 3e9
+
+
+def test_resnet9_matches_cyclegan_size() -> None:
+    cfg = preset("resnet9")
+    macs = generator_macs(cfg)
+    assert 45e9 < macs < 60e9  # CycleGAN's ResNet-9 is 49.6 G real MACs at 256x256
+    convs = sum(p.numel() for n, p in StyleNet(cfg).generator.named_parameters() if "affine" not in n)
+    assert 11.0e6 < convs < 11.8e6  # CycleGAN's is 11.38 M
+    disc = sum(p.numel() for p in PatchDiscriminator(cfg).parameters())
+    assert 2.7e6 < disc < 2.8e6  # CycleGAN's 70x70 PatchGAN is 2.76 M
+
+
+@pytest.mark.parametrize("norm", ["instance", "batch", "none"])
+def test_output_shape_and_range(norm: str) -> None:
+    cfg = preset("lite", norm=norm, dropout=0.2)
+    net = StyleNet(cfg)
+    x = torch.rand(2, 3, 36, 52) * 2 - 1
+    out = net(x, net.style_codes(torch.tensor([0, 0])))
+    assert out.shape == x.shape and out.abs().max() <= 1
+
+
+def test_discriminator_reads_each_style_head() -> None:
+    cfg = preset("lite", styles=["a", "b", "c"])
+    disc = PatchDiscriminator(cfg)
+    x = torch.rand(3, 3, 64, 64)
+    full = disc.net(x)
+    picked = disc(x, torch.tensor([2, 0, 1]))
+    assert picked.shape[1] == 1
+    assert torch.equal(picked[0, 0], full[0, 2]) and torch.equal(picked[2, 0], full[2, 1])
