@@ -54,8 +54,10 @@ def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys: pytest.Captur
     [
         (["train", "--content", "/no/such/dir", "--style", "/tmp", "--out", "X"], "does not exist"),
         (["train", "--out", "X"], "give --content"),
-        (["train", "--content", ".", "--style", ".", "--out", "X", "--crop-size", "300"],
-         "--crop-size 300 is larger"),
+        (
+            ["train", "--content", ".", "--style", ".", "--out", "X", "--crop-size", "300"],
+            "--crop-size 300 is larger",
+        ),
         (["train", "--content", ".", "--style", ".", "--out", "X", "--dropout", "2"], "--dropout"),
         (["train", "--resume", "/no/such/run"], "nothing to resume"),
         (["data", "check", "/no/such/dir"], "does not exist"),
@@ -63,8 +65,13 @@ def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys: pytest.Captur
 )
 def test_user_errors_are_one_line_exit_1(tmp_path: Path, argv: list[str], needle: str) -> None:
     argv = [str(tmp_path / a) if a == "X" else a for a in argv]
-    proc = subprocess.run([sys.executable, "-m", "styleforge", *argv], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "styleforge", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
@@ -78,8 +85,12 @@ def test_data_check_names_bad_files(tmp_path: Path) -> None:
     real_photo("coffee", 32).save(tmp_path / "styles" / "ink" / "a.png")
     real_photo("rocket", 32).save(tmp_path / "styles" / "oil" / "b.png")
     (tmp_path / "styles" / "oil" / "broken.jpg").write_bytes(b"nope")
-    proc = subprocess.run([sys.executable, "-m", "styleforge", "data", "check",
-                           str(tmp_path / "styles")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "styleforge", "data", "check", str(tmp_path / "styles")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0
     assert "styles/ink: 1 images loaded" in proc.stdout
     assert "styles/oil: 1 images loaded, 1 skipped" in proc.stdout and "broken.jpg" in proc.stdout

@@ -30,7 +30,9 @@ def test_cartoon_is_a_real_change() -> None:
 def test_demo_data_layout(tmp_path: Path) -> None:
     data = build_demo_data(tmp_path)
     assert sorted(p.stem for p in data.test.iterdir()) == sorted(SPLITS["test"])
-    assert sorted(p.name for p in data.test.iterdir()) == sorted(p.name for p in data.truth.iterdir())
+    assert sorted(p.name for p in data.test.iterdir()) == sorted(
+        p.name for p in data.truth.iterdir()
+    )
 
 
 @pytest.mark.slow
@@ -40,7 +42,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.steps > 0 and Path(result.model).exists()
     html = (out / "report.html").read_text()
     for name in SPLITS["test"]:
-        assert f"test_stylized/{name}.png" in html and (out / "test_stylized" / f"{name}.png").exists()
+        assert (
+            f"test_stylized/{name}.png" in html and (out / "test_stylized" / f"{name}.png").exists()
+        )
     saved = json.loads((out / "demo.json").read_text())
     assert 0 < saved["identity"]["ssim"] < 1
     with pytest.raises(StyleforgeError, match="--overwrite"):
@@ -51,3 +55,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     with pytest.raises(StyleforgeError, match="not a styleforge demo folder"):
         run_demo(other, minutes=0.1, overwrite=True)
     assert (other / "precious.txt").exists()
+
+
+def test_cartoon_keeps_white_white() -> None:
+    white = np.full((32, 32, 3), 255, dtype=np.uint8)
+    assert cartoon(white).min() >= 230  # posterising must not wrap bright pixels around

@@ -159,7 +159,7 @@ def test_load_many_reports_and_continues(tmp_path: Path, photo: Image.Image) -> 
     photo.save(tmp_path / "good.png")
     (tmp_path / "bad.png").write_bytes(b"\x89PNG garbage")
     report = LoadReport()
-    for _, img, error in load_many([tmp_path / "bad.png", tmp_path / "good.png"]):
+    for _, _img, error in load_many([tmp_path / "bad.png", tmp_path / "good.png"]):
         if error:
             report.failures.append(error)
         else:

@@ -48,8 +48,15 @@ def _bad_files(tmp_path: Path, model_file: Path) -> dict[str, Path]:
     files["text"] = tmp_path / "text.safetensors"
     files["text"].write_text("this is not a model")
     files["not_json_meta"] = tmp_path / "meta.safetensors"
-    header = json.dumps({"__metadata__": {"format": "styleforge-model", "format_version": "1",
-                                          "config": "{not json"}}).encode()
+    header = json.dumps(
+        {
+            "__metadata__": {
+                "format": "styleforge-model",
+                "format_version": "1",
+                "config": "{not json",
+            }
+        }
+    ).encode()
     files["not_json_meta"].write_bytes(struct.pack("<Q", len(header)) + header)
     files["empty"] = tmp_path / "empty.safetensors"
     files["empty"].write_bytes(b"")
@@ -76,9 +83,19 @@ def test_cli_reports_bad_model_in_one_line(tmp_path: Path, model_file: Path) -> 
     for kind in ("truncated", "foreign"):
         bad = _bad_files(tmp_path, model_file)[kind]
         proc = subprocess.run(
-            [sys.executable, "-m", "styleforge", "stylize", str(bad), str(tmp_path / "in.png"),
-             "-o", str(tmp_path / "out")],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "styleforge",
+                "stylize",
+                str(bad),
+                str(tmp_path / "in.png"),
+                "-o",
+                str(tmp_path / "out"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 1, proc.stderr
         lines = proc.stderr.strip().splitlines()

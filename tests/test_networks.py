@@ -36,7 +36,9 @@ def test_resnet9_matches_cyclegan_size() -> None:
     cfg = preset("resnet9")
     macs = generator_macs(cfg)
     assert 45e9 < macs < 60e9  # CycleGAN's ResNet-9 is 49.6 G real MACs at 256x256
-    convs = sum(p.numel() for n, p in StyleNet(cfg).generator.named_parameters() if "affine" not in n)
+    convs = sum(
+        p.numel() for n, p in StyleNet(cfg).generator.named_parameters() if "affine" not in n
+    )
     assert 11.0e6 < convs < 11.8e6  # CycleGAN's is 11.38 M
     disc = sum(p.numel() for p in PatchDiscriminator(cfg).parameters())
     assert 2.7e6 < disc < 2.8e6  # CycleGAN's 70x70 PatchGAN is 2.76 M
@@ -59,3 +61,10 @@ def test_discriminator_reads_each_style_head() -> None:
     picked = disc(x, torch.tensor([2, 0, 1]))
     assert picked.shape[1] == 1
     assert torch.equal(picked[0, 0], full[0, 2]) and torch.equal(picked[2, 0], full[2, 1])
+
+
+def test_skip_generator_starts_as_identity() -> None:
+    net = StyleNet(preset("lite", skip=True))
+    x = torch.rand(1, 3, 32, 32) * 1.8 - 0.9
+    out = net(x, net.style_codes(torch.zeros(1, dtype=torch.long)))
+    assert torch.allclose(out, x, atol=1e-5)

@@ -108,13 +108,24 @@ def test_folder_with_bad_files(tmp_path: Path, model_file: Path) -> None:
 def test_refuses_to_overwrite(tmp_path: Path, model_file: Path) -> None:
     real_photo("chelsea", 32).save(tmp_path / "in.png")
     out = tmp_path / "out"
-    assert run_cli("stylize", str(model_file), str(tmp_path / "in.png"), "-o", str(out)).returncode == 0
+    assert (
+        run_cli("stylize", str(model_file), str(tmp_path / "in.png"), "-o", str(out)).returncode
+        == 0
+    )
     before = (out / "in.png").read_bytes()
-    proc = run_cli("stylize", str(model_file), str(tmp_path / "in.png"), "-o", str(out), "--seed", "3")
+    proc = run_cli(
+        "stylize", str(model_file), str(tmp_path / "in.png"), "-o", str(out), "--seed", "3"
+    )
     assert proc.returncode == 1 and "--overwrite" in proc.stderr
     assert (out / "in.png").read_bytes() == before
     proc = run_cli(
-        "stylize", str(model_file), str(tmp_path / "in.png"), "-o", str(out), "--seed", "3",
+        "stylize",
+        str(model_file),
+        str(tmp_path / "in.png"),
+        "-o",
+        str(out),
+        "--seed",
+        "3",
         "--overwrite",
     )
     assert proc.returncode == 0 and (out / "in.png").read_bytes() != before
@@ -125,7 +136,16 @@ def test_glob_and_unknown_style(tmp_path: Path, model_file: Path) -> None:
         real_photo("coffee", 24).save(tmp_path / name)
     proc = run_cli("stylize", str(model_file), str(tmp_path / "x*.png"), "-o", str(tmp_path / "o"))
     assert proc.returncode == 0 and sorted(p.name for p in (tmp_path / "o").iterdir()) == [
-        "x1.png", "x2.png"]
-    proc = run_cli("stylize", str(model_file), str(tmp_path / "x1.png"), "-o", str(tmp_path / "p"),
-                   "--style", "nope")
+        "x1.png",
+        "x2.png",
+    ]
+    proc = run_cli(
+        "stylize",
+        str(model_file),
+        str(tmp_path / "x1.png"),
+        "-o",
+        str(tmp_path / "p"),
+        "--style",
+        "nope",
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("error: unknown style")

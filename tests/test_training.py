@@ -57,13 +57,21 @@ def test_runs_differ_with_seed(tmp_path: Path, photo_dirs) -> None:
 
 @pytest.mark.parametrize(
     ("gan_loss", "content_loss", "norm"),
-    [("bce", "nce", "instance"), ("lsgan", "cycle", "batch"), ("hinge", "identity", "none"),
-     ("bce", "none", "instance")],
+    [
+        ("bce", "nce", "instance"),
+        ("lsgan", "cycle", "batch"),
+        ("hinge", "identity", "none"),
+        ("bce", "none", "instance"),
+    ],
 )
 def test_loss_options_train(tmp_path: Path, photo_dirs, gan_loss, content_loss, norm) -> None:
     content, style = photo_dirs
     config = tiny_config(content, style, steps=4)
-    config.optim.gan_loss, config.optim.content_loss, config.model.norm = gan_loss, content_loss, norm
+    config.optim.gan_loss, config.optim.content_loss, config.model.norm = (
+        gan_loss,
+        content_loss,
+        norm,
+    )
     config.optim.r1_gamma = 1.0
     config.model.spectral_norm = norm == "none"
     trainer = Trainer(config, tmp_path / "run")
@@ -94,9 +102,11 @@ def test_run_folder_contents(tmp_path: Path, photo_dirs) -> None:
 
 def test_cyclegan_layout_trains(tmp_path: Path) -> None:
     root = tmp_path / "h2z"
-    for sub, names, style in [("trainA", ["astronaut", "rocket"], False),
-                              ("trainB", ["coffee", "chelsea"], True),
-                              ("testA", ["coffee"], False)]:
+    for sub, names, style in [
+        ("trainA", ["astronaut", "rocket"], False),
+        ("trainB", ["coffee", "chelsea"], True),
+        ("testA", ["coffee"], False),
+    ]:
         (root / sub).mkdir(parents=True)
         for name in names:
             img = real_photo(name)
@@ -138,19 +148,23 @@ def test_empty_folder_is_an_error(tmp_path: Path, photo_dirs) -> None:
 
 
 def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "styleforge", *args], capture_output=True,
-                          text=True, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "styleforge", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
 
 
 def test_cli_train_and_resume(tmp_path: Path, photo_dirs) -> None:
     content, style = photo_dirs
     run = tmp_path / "run"
-    proc = _cli("train", "--content", str(content), "--style", str(style), "--out", str(run),
-                "--steps", "3", *TINY_CLI)
+    train = ["train", "--content", str(content), "--style", str(style), "--out", str(run)]
+    proc = _cli(*train, "--steps", "3", *TINY_CLI)
     assert proc.returncode == 0, proc.stderr
     assert (run / "config.yaml").exists()
-    again = _cli("train", "--content", str(content), "--style", str(style), "--out", str(run),
-                 "--steps", "3", *TINY_CLI)
+    again = _cli(*train, "--steps", "3", *TINY_CLI)
     assert again.returncode == 1 and "--resume" in again.stderr
     more = _cli("train", "--resume", str(run), "--steps", "5")
     assert more.returncode == 0, more.stderr
@@ -162,9 +176,24 @@ def test_ctrl_c_saves_and_exits_zero(tmp_path: Path, photo_dirs) -> None:
     content, style = photo_dirs
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "styleforge", "train", "--content", str(content), "--style",
-         str(style), "--out", str(run), "--steps", "100000", *TINY_CLI],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "styleforge",
+            "train",
+            "--content",
+            str(content),
+            "--style",
+            str(style),
+            "--out",
+            str(run),
+            "--steps",
+            "100000",
+            *TINY_CLI,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.time() + 120
     while not (run / "metrics.jsonl").exists() and time.time() < deadline:

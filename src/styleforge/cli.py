@@ -43,6 +43,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "norm": ("model", "norm"),
     "dropout": ("model", "dropout"),
     "spectral_norm": ("model", "spectral_norm"),
+    "skip": ("model", "skip"),
     "latent_dim": ("model", "latent_dim"),
     "style_dim": ("model", "style_dim"),
     "gan_loss": ("optim", "gan_loss"),
@@ -53,7 +54,12 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "lambda_cycle": ("optim", "lambda_cycle"),
     "lambda_identity": ("optim", "lambda_identity"),
     "lambda_pixel": ("optim", "lambda_pixel"),
+    "lambda_color": ("optim", "lambda_color"),
     "r1_gamma": ("optim", "r1_gamma"),
+    "lambda_sty": ("optim", "lambda_sty"),
+    "lambda_ds": ("optim", "lambda_ds"),
+    "ref_every": ("optim", "ref_every"),
+    "diffaug": ("optim", "diffaug"),
     "lr": ("optim", "lr"),
     "lr_d": ("optim", "lr_d"),
     "beta1": ("optim", "beta1"),
@@ -104,23 +110,46 @@ def _add_train(sub: Any) -> None:
     src.add_argument("--data", metavar="DIR", help="CycleGAN-layout root: trainA/ trainB/ (testA/)")
     src.add_argument("--load-size", type=int, help="resize the shorter side to this (default 143)")
     src.add_argument("--crop-size", type=int, help="random crop side for training (default 128)")
-    src.add_argument("--no-flip", dest="flip", action="store_false", default=None,
-                     help="no random horizontal flips")
-    src.add_argument("--rotate", type=float, metavar="DEG", help="random rotation up to DEG degrees")
-    src.add_argument("--color-jitter", type=float, metavar="S",
-                     help="random brightness/contrast/saturation up to +-S (e.g. 0.1)")
-    src.add_argument("--no-balance", dest="balance", action="store_false", default=None,
-                     help="sample styles in proportion to their image counts, not evenly")
+    src.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        help="random horizontal flips (default on)",
+    )
+    src.add_argument(
+        "--rotate", type=float, metavar="DEG", help="random rotation up to DEG degrees"
+    )
+    src.add_argument(
+        "--color-jitter",
+        type=float,
+        metavar="S",
+        help="random brightness/contrast/saturation up to +-S (e.g. 0.1)",
+    )
+    src.add_argument(
+        "--balance",
+        action=argparse.BooleanOptionalAction,
+        help="draw styles evenly whatever their image counts (default on; off: proportional)",
+    )
 
     run = p.add_argument_group("run")
     run.add_argument("--out", metavar="DIR", help="run folder for the model, checkpoints and logs")
-    run.add_argument("--resume", metavar="DIR", help="continue the run in DIR exactly where it stopped")
-    run.add_argument("--config", metavar="YAML", help="read options from a YAML file (as saved in a run)")
-    run.add_argument("--overwrite", action="store_true",
-                     help="start afresh in an --out folder that already holds a run")
+    run.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR exactly where it stopped"
+    )
+    run.add_argument(
+        "--config", metavar="YAML", help="read options from a YAML file (as saved in a run)"
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an --out folder that already holds a run",
+    )
     run.add_argument("--steps", type=int, help="training steps (default 2000)")
-    run.add_argument("--time-budget", type=float, metavar="MIN",
-                     help="stop after this many minutes of training (with --steps: whichever first)")
+    run.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="MIN",
+        help="stop after this many minutes of training (with --steps: whichever first)",
+    )
     run.add_argument("--batch-size", type=int, help="images per step (default 4)")
     run.add_argument("--seed", type=int, help="random seed; the same seed gives the same model")
     run.add_argument("--device", help="auto (default), cpu or cuda")
@@ -130,42 +159,110 @@ def _add_train(sub: Any) -> None:
     run.add_argument("--save-every", type=int, help="steps between checkpoints (default 500)")
 
     net = p.add_argument_group("networks")
-    net.add_argument("--preset", choices=["lite", "base", "resnet9"],
-                     help="network size: lite (fast on CPU, default), base, resnet9 (CycleGAN's)")
+    net.add_argument(
+        "--preset",
+        choices=["lite", "base", "resnet9"],
+        help="network size: lite (fast on CPU, default), base, resnet9 (CycleGAN's)",
+    )
     net.add_argument("--ngf", type=int, help="generator base channels (overrides the preset)")
-    net.add_argument("--n-down", type=int, help="generator downsampling steps (overrides the preset)")
-    net.add_argument("--n-blocks", type=int, help="generator residual blocks (overrides the preset)")
+    net.add_argument(
+        "--n-down", type=int, help="generator downsampling steps (overrides the preset)"
+    )
+    net.add_argument(
+        "--n-blocks", type=int, help="generator residual blocks (overrides the preset)"
+    )
     net.add_argument("--ndf", type=int, help="discriminator base channels (overrides the preset)")
-    net.add_argument("--d-layers", type=int, help="discriminator stride-2 layers (3: 70x70 patches)")
-    net.add_argument("--norm", choices=["instance", "batch", "none"],
-                     help="normalisation layers (default instance)")
-    net.add_argument("--dropout", type=float, metavar="P", help="dropout in residual blocks (default 0)")
-    net.add_argument("--spectral-norm", action="store_true", default=None,
-                     help="spectral normalisation in the discriminator")
+    net.add_argument(
+        "--d-layers", type=int, help="discriminator stride-2 layers (3: 70x70 patches)"
+    )
+    net.add_argument(
+        "--norm",
+        choices=["instance", "batch", "none"],
+        help="normalisation layers (default instance)",
+    )
+    net.add_argument(
+        "--dropout", type=float, metavar="P", help="dropout in residual blocks (default 0)"
+    )
+    net.add_argument(
+        "--spectral-norm",
+        action=argparse.BooleanOptionalAction,
+        help="spectral normalisation in the discriminator (default off)",
+    )
+    net.add_argument(
+        "--skip",
+        action=argparse.BooleanOptionalAction,
+        help="generator adds a learned change to its input, starting as the identity map",
+    )
     net.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 16)")
     net.add_argument("--style-dim", type=int, help="size of the style code (default 64)")
 
     loss = p.add_argument_group("losses and optimiser")
-    loss.add_argument("--gan-loss", choices=["bce", "lsgan", "hinge"],
-                      help="GAN objective (default bce: non-saturating cross-entropy)")
-    loss.add_argument("--content-loss", choices=["nce", "cycle", "identity", "none"],
-                      help="content term: nce (PatchNCE, default), cycle (CycleGAN), identity (L1 to input)")
+    loss.add_argument(
+        "--gan-loss",
+        choices=["bce", "lsgan", "hinge"],
+        help="GAN objective (default bce: non-saturating cross-entropy)",
+    )
+    loss.add_argument(
+        "--content-loss",
+        choices=["nce", "cycle", "identity", "none"],
+        help="content term: nce (PatchNCE, default), cycle (CycleGAN), identity (L1 to input)",
+    )
     loss.add_argument("--lambda-gan", type=float, help="weight of the GAN loss (default 1)")
     loss.add_argument("--lambda-nce", type=float, help="weight of PatchNCE (default 1)")
-    loss.add_argument("--no-nce-idt", dest="nce_idt", action="store_false", default=None,
-                      help="skip PatchNCE's identity term on style images (faster)")
+    loss.add_argument(
+        "--nce-idt",
+        action=argparse.BooleanOptionalAction,
+        help="PatchNCE's identity term on style images (default on; off is faster)",
+    )
     loss.add_argument("--lambda-cycle", type=float, help="weight of the cycle loss (default 10)")
-    loss.add_argument("--lambda-identity", type=float,
-                      help="CycleGAN identity weight, times --lambda-cycle (default 0.5)")
+    loss.add_argument(
+        "--lambda-identity",
+        type=float,
+        help="CycleGAN identity weight, times --lambda-cycle (default 0.5)",
+    )
     loss.add_argument("--lambda-pixel", type=float, help="weight of L1(output, input) (default 1)")
-    loss.add_argument("--r1-gamma", type=float, help="R1 penalty weight on real images (default 0: off)")
+    loss.add_argument(
+        "--lambda-color",
+        type=float,
+        help="weight of L1 between 8x-downsampled output and input: keeps colours (default 0)",
+    )
+    loss.add_argument(
+        "--r1-gamma", type=float, help="R1 penalty weight on real images (default 0: off)"
+    )
+    loss.add_argument(
+        "--lambda-sty",
+        type=float,
+        help="style reconstruction weight: the encoder recovers the code (default 1; 0: off)",
+    )
+    loss.add_argument(
+        "--lambda-ds",
+        type=float,
+        help="diversity weight, decaying to 0 over training (default 1; 0: off)",
+    )
+    loss.add_argument(
+        "--ref-every",
+        type=int,
+        metavar="N",
+        help="every N-th step takes style codes from reference images (default 2; 0: never)",
+    )
+    loss.add_argument(
+        "--diffaug",
+        choices=["auto", "on", "off"],
+        help="differentiable augmentation of what D sees; auto: on below 500 images per style",
+    )
     loss.add_argument("--lr", type=float, help="Adam learning rate (default 2e-4)")
     loss.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
     loss.add_argument("--beta1", type=float, help="Adam beta1 (default 0.5)")
     loss.add_argument("--beta2", type=float, help="Adam beta2 (default 0.999)")
-    loss.add_argument("--decay-start", type=float, metavar="FRAC",
-                      help="decay the lr linearly to 0 after this fraction of training (default 1: never)")
-    loss.add_argument("--ema-beta", type=float, help="EMA decay of the shipped weights (default 0.999)")
+    loss.add_argument(
+        "--decay-start",
+        type=float,
+        metavar="FRAC",
+        help="decay the lr linearly to 0 after this fraction of training (default 1: never)",
+    )
+    loss.add_argument(
+        "--ema-beta", type=float, help="EMA decay of the shipped weights (default 0.999)"
+    )
     p.set_defaults(func=cmd_train)
 
 
@@ -182,6 +279,25 @@ def _add_stylize(sub: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--style", help="style name (default: the model's first style)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=1.0,
+        metavar="PSI",
+        help="pull the style code toward the style's mean: 1 keeps it, 0 gives the mean",
+    )
+    p.add_argument(
+        "--noise-scale", type=float, default=1.0, help="scale of the noise vector z (default 1)"
+    )
+    p.add_argument(
+        "--variants",
+        type=int,
+        default=1,
+        metavar="K",
+        help="write a grid of K noise draws (seeds SEED..SEED+K-1) per image",
+    )
+    p.add_argument("--mix", metavar="A=W,B=W", help="blend style codes, e.g. ukiyoe=0.3,comic=0.7")
+    p.add_argument("--ref", metavar="IMAGE", help="take the style code from a reference image")
     p.add_argument("--batch-size", type=int, default=4, help="images per batch (default 4)")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     p.set_defaults(func=cmd_stylize)
@@ -196,8 +312,12 @@ def _add_demo(sub: Any) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="demo folder (default runs/demo)")
     p.add_argument("--minutes", type=float, default=8.0, help="training time budget (default 8)")
-    p.add_argument("--preset", choices=["lite", "base", "resnet9"], default="lite",
-                   help="network size (default lite)")
+    p.add_argument(
+        "--preset",
+        choices=["lite", "base", "resnet9"],
+        default="lite",
+        help="network size (default lite)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
     p.set_defaults(func=cmd_demo)
@@ -253,20 +373,55 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    from styleforge.inference.files import check_overwrites, plan_jobs, run_jobs
+    from styleforge.data.images import load_rgb
+    from styleforge.errors import ImageLoadError
+    from styleforge.inference.files import check_overwrites, grid, plan_jobs, run_jobs
     from styleforge.inference.stylizer import Stylizer
 
-    if args.batch_size < 1:
-        raise StyleforgeError("--batch-size must be at least 1")
+    if args.batch_size < 1 or args.variants < 1:
+        raise StyleforgeError("--batch-size and --variants must be at least 1")
     stylizer = Stylizer.load(args.model, device=args.device)
-    stylizer.style_index(args.style)  # unknown style: fail before any work
+    try:
+        reference = load_rgb(args.ref) if args.ref else None
+    except ImageLoadError as exc:
+        raise StyleforgeError(f"--ref {exc}") from None
+    options = dict(
+        truncation=args.truncation,
+        noise_scale=args.noise_scale,
+        mix=parse_mix(args.mix) if args.mix else None,
+        reference=reference,
+    )
+    code = stylizer.style_code(args.style, args.seed, **options)  # bad style: fail before work
     jobs = plan_jobs(args.inputs, Path(args.out), args.recursive)
     check_overwrites(jobs, args.overwrite)
-    report = run_jobs(stylizer, jobs, args.style, args.seed, args.batch_size)
+
+    def render(images):
+        if args.variants == 1:
+            return stylizer.stylize_pil(images, code, args.batch_size)
+        return [
+            grid(stylizer.variants(img, args.variants, args.style, args.seed, **options))
+            for img in images
+        ]
+
+    report = run_jobs(jobs, render, args.batch_size)
     for path, reason in report.failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     print(f"{len(report.done)} stylized, {len(report.failed)} failed -> {args.out}")
     return 1 if report.failed else 0
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """`a=0.3,b=0.7` -> {"a": 0.3, "b": 0.7}, with a one-line error for anything else."""
+    weights = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise StyleforgeError(f"--mix expects NAME=WEIGHT,NAME=WEIGHT; got {text!r}")
+    return weights
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

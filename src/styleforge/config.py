@@ -35,6 +35,7 @@ class ModelConfig:
     norm: str = "instance"
     dropout: float = 0.0
     spectral_norm: bool = False
+    skip: bool = False  # output = input + learned change (in tanh space): starts as the identity
     latent_dim: int = 16
     style_dim: int = 64
     styles: list[str] = field(default_factory=lambda: ["style"])
@@ -89,7 +90,12 @@ class OptimConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # CycleGAN's identity weight, times lambda_cycle
     lambda_pixel: float = 1.0  # weight of L1(G(x), x) for content_loss=identity
+    lambda_color: float = 0.0  # weight of L1 between 8x-downsampled output and input
     r1_gamma: float = 0.0
+    lambda_sty: float = 1.0  # style reconstruction: the encoder recovers the code from the output
+    lambda_ds: float = 1.0  # diversity: different noise, different outputs (decays to 0)
+    ref_every: int = 2  # every n-th step takes style codes from reference images (0: never)
+    diffaug: str = "auto"  # differentiable augmentation for D: auto (small sets), on, off
     lr: float = 2e-4
     lr_d: float | None = None  # defaults to lr
     beta1: float = 0.5
@@ -146,6 +152,9 @@ class TrainConfig:
         _choice("--norm", m.norm, NORMS)
         _choice("--gan-loss", o.gan_loss, GAN_LOSSES)
         _choice("--content-loss", o.content_loss, CONTENT_LOSSES)
+        _choice("--diffaug", o.diffaug, ("auto", "on", "off"))
+        if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
+            raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")
         _positive("--ngf", m.ngf)
         _positive("--ndf", m.ndf)
         _positive("--latent-dim", m.latent_dim)

@@ -1,4 +1,4 @@
-"""`styleforge demo`: build the demo task, train the `lite` preset, stylize and score held-out photos.
+"""`styleforge demo`: build the demo task, train `lite`, stylize and score held-out photos.
 
 It prints SSIM and PSNR of the stylized test photos against their procedural ground truth next to
 the identity baseline (the untouched input against the same truth), and writes `report.html`.
@@ -51,11 +51,13 @@ def demo_config(data_root: Path, minutes: float, preset: str, seed: int) -> Trai
 
 
 def prepare_folder(out: Path, overwrite: bool) -> None:
-    """Refuse to touch a folder that is not an earlier demo's, and an old demo without --overwrite."""
+    """Refuse a folder that is not an earlier demo's, and an old demo without --overwrite."""
     if not out.exists() or not any(out.iterdir()):
         return
     if not (out / MARKER).exists():
-        raise StyleforgeError(f"{out} exists and is not a styleforge demo folder; choose another --out")
+        raise StyleforgeError(
+            f"{out} exists and is not a styleforge demo folder; choose another --out"
+        )
     if not overwrite:
         raise StyleforgeError(f"{out} holds an earlier demo; pass --overwrite to replace it")
     shutil.rmtree(out)
@@ -88,13 +90,19 @@ def run_demo(
         report.rows.append(
             ComparisonRow(
                 test_path.stem,
-                [("input", test_path), ("stylized", target), ("ground truth", data.truth / test_path.name)],
+                [
+                    ("input", test_path),
+                    ("stylized", target),
+                    ("ground truth", data.truth / test_path.name),
+                ],
             )
         )
     mean_out, mean_idt = PairedScores.mean(stylized_scores), PairedScores.mean(identity_scores)
     rows.append(["mean", *_cells(mean_out), *_cells(mean_idt)])
     header = ["image", "SSIM", "PSNR dB", "MSE", "SSIM (input)", "PSNR (input)", "MSE (input)"]
-    report.add_table("stylized vs ground truth, and the identity baseline (input vs truth)", header, rows)
+    report.add_table(
+        "stylized vs ground truth, and the identity baseline (input vs truth)", header, rows
+    )
     report.notes.append(
         f"{preset} preset, {trained.steps} steps in {trained.seconds / 60:.1f} min of training."
     )
@@ -102,7 +110,12 @@ def run_demo(
         report.figures.append(("losses", out / LOSS_PLOT_NAME))
     report_path = report.write(out / "report.html")
     result = DemoResult(
-        str(trained.model_path), trained.steps, trained.seconds, mean_out, mean_idt, str(report_path)
+        str(trained.model_path),
+        trained.steps,
+        trained.seconds,
+        mean_out,
+        mean_idt,
+        str(report_path),
     )
     (out / MARKER).write_text(json.dumps(asdict(result), indent=2))
     return result

@@ -1,4 +1,4 @@
-"""`styleforge data check`: how many usable images each style has, and which files are not usable."""
+"""`styleforge data check`: usable images per style, and which files are unusable and why."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ class CheckReport:
     def render(self) -> str:
         lines = []
         for folder in self.folders:
-            small = f", smallest {folder.smallest[0]}x{folder.smallest[1]}" if folder.smallest else ""
+            small = (
+                f", smallest {folder.smallest[0]}x{folder.smallest[1]}" if folder.smallest else ""
+            )
             lines.append(f"{folder.name}: {folder.report.summary()}{small}")
             lines += [f"  skipped {failure}" for failure in folder.report.failures]
         counts = [f.report.loaded for f in self.folders if f.report.loaded]

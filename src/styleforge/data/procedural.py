@@ -11,16 +11,19 @@ import numpy as np
 
 
 def cartoon(rgb: np.ndarray) -> np.ndarray:
-    """Flat colour regions with dark ink outlines: bilateral smoothing, posterise, edges."""
+    """Flat colour regions with dark ink outlines: bilateral smoothing, posterise, edges.
+
+    The outlines are traced on the smoothed image, so they follow shapes rather than texture,
+    as a cartoonist's would."""
     smooth = rgb
     for _ in range(2):
         smooth = cv2.bilateralFilter(smooth, d=9, sigmaColor=60, sigmaSpace=7)
     levels = 6
     step = 256 // levels
-    flat = (smooth // step) * step + step // 2
-    gray = cv2.medianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 5)
+    flat = np.minimum((smooth.astype(np.int32) // step) * step + step // 2, 255)
+    gray = cv2.medianBlur(cv2.cvtColor(smooth, cv2.COLOR_RGB2GRAY), 5)
     edges = cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, blockSize=9, C=4
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, blockSize=9, C=6
     )
     ink = (edges.astype(np.float32) / 255.0)[..., None]
     return np.clip(flat.astype(np.float32) * ink, 0, 255).astype(np.uint8)

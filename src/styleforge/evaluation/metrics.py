@@ -18,7 +18,9 @@ def _as_array(img: Image.Image | np.ndarray) -> np.ndarray:
 
 def mse(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
     """Mean squared error on the 0-255 scale."""
-    return float(mean_squared_error(_as_array(a).astype(np.float64), _as_array(b).astype(np.float64)))
+    return float(
+        mean_squared_error(_as_array(a).astype(np.float64), _as_array(b).astype(np.float64))
+    )
 
 
 def psnr(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
@@ -44,7 +46,9 @@ class PairedScores:
     ssim: float
 
     @classmethod
-    def of(cls, output: Image.Image | np.ndarray, reference: Image.Image | np.ndarray) -> PairedScores:
+    def of(
+        cls, output: Image.Image | np.ndarray, reference: Image.Image | np.ndarray
+    ) -> PairedScores:
         return cls(mse(output, reference), psnr(output, reference), ssim(output, reference))
 
     @classmethod

@@ -9,6 +9,8 @@ from __future__ import annotations
 import glob
 import io
 import logging
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +20,6 @@ from tqdm import tqdm
 from styleforge.atomic import atomic_write_bytes
 from styleforge.data.images import DEFAULT_MAX_PIXELS, iter_image_files, load_rgb
 from styleforge.errors import ImageLoadError, StyleforgeError
-from styleforge.inference.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +78,13 @@ def check_overwrites(jobs: list[Job], overwrite: bool) -> None:
         raise StyleforgeError(f"{existing[0]}{more} already exists; pass --overwrite to replace")
 
 
+Renderer = Callable[[list[Image.Image]], list[Image.Image]]
+
+
 def run_jobs(
-    stylizer: Stylizer,
-    jobs: list[Job],
-    style: str | int | None = None,
-    seed: int = 0,
-    batch_size: int = 4,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    jobs: list[Job], render: Renderer, batch_size: int = 4, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> RunReport:
-    """Stylize every job's source into its target; failures are collected, not raised."""
+    """Load, `render` and save each job in batches; failures are collected, not raised."""
     report = RunReport()
     bar = tqdm(total=len(jobs), desc="stylizing", unit="img", disable=None)
     for start in range(0, len(jobs), batch_size):
@@ -97,7 +96,7 @@ def run_jobs(
             except ImageLoadError as exc:
                 report.failed.append((job.source, exc.reason))
                 bar.update(1)
-        for job, out in zip(chunk, stylizer.stylize_pil(images, style, seed, batch_size), strict=True):
+        for job, out in zip(chunk, render(images), strict=True):
             try:
                 save_image(out, job.target)
                 report.done.append(job.target)
@@ -106,6 +105,17 @@ def run_jobs(
             bar.update(1)
     bar.close()
     return report
+
+
+def grid(images: list[Image.Image], columns: int | None = None) -> Image.Image:
+    """Equal-size images tiled left to right, top to bottom, about as wide as tall."""
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    width, height = images[0].size
+    sheet = Image.new("RGB", (columns * width, rows * height), (255, 255, 255))
+    for i, img in enumerate(images):
+        sheet.paste(img, ((i % columns) * width, (i // columns) * height))
+    return sheet
 
 
 def save_image(img: Image.Image, path: Path) -> None:

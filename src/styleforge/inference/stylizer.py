@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,13 +16,14 @@ import torch.nn.functional as F
 from PIL import Image
 
 from styleforge.config import TrainConfig
-from styleforge.data.augment import pil_to_unit, unit_to_pil
+from styleforge.data.augment import pil_to_unit, resize_shorter, unit_to_pil
 from styleforge.data.images import DEFAULT_MAX_PIXELS, load_rgb
 from styleforge.device import pick_device
 from styleforge.errors import ModelFileError, StyleforgeError
 from styleforge.models.stylenet import StyleNet
 from styleforge.training.checkpoint import load_model_file
 
+REFERENCE_SIZE = 256  # reference images are encoded at this shorter side
 ImageLike = Image.Image | np.ndarray | torch.Tensor | str | os.PathLike
 
 
@@ -58,35 +60,82 @@ class Stylizer:
             return self.styles.index(style)
         raise StyleforgeError(f"unknown style {style!r}; this model has: {', '.join(self.styles)}")
 
+    @torch.inference_mode()
+    def style_code(
+        self,
+        style: str | int | None = None,
+        seed: int = 0,
+        truncation: float = 1.0,
+        noise_scale: float = 1.0,
+        mix: dict[str, float] | None = None,
+        reference: Image.Image | None = None,
+    ) -> torch.Tensor:
+        """The (1, style_dim) code to apply.
+
+        From a reference image (encoded as `style`), or from noise z ~ N(0, noise_scale^2)
+        drawn with `seed`, mapped for `style` or as a weighted `mix` of styles (one z for all),
+        then pulled toward the style's mean code by `truncation` (1: not at all, 0: the mean)."""
+        if reference is not None:
+            label = torch.tensor([self.style_index(style)], device=self.device)
+            ref = pil_to_unit(resize_shorter(reference.convert("RGB"), REFERENCE_SIZE))
+            return self.net.encoder(ref.unsqueeze(0).to(self.device), label)
+        weights = self._mix_weights(mix) if mix else {self.style_index(style): 1.0}
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(1, self.net.mapping.latent_dim, generator=gen).to(self.device)
+        z = z * noise_scale
+        code = torch.zeros(1, self.config.model.style_dim, device=self.device)
+        for label, weight in weights.items():
+            labels = torch.tensor([label], device=self.device)
+            one = self.net.mapping(z, labels)
+            if truncation != 1.0:
+                mean = self.net.mean_codes(labels)
+                one = mean + truncation * (one - mean)
+            code = code + weight * one
+        return code
+
+    def _mix_weights(self, mix: dict[str, float]) -> dict[int, float]:
+        if any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
+            raise StyleforgeError("--mix weights must be >= 0 and not all 0")
+        total = sum(mix.values())
+        return {self.style_index(name): w / total for name, w in mix.items()}
+
     def __call__(
-        self, image: ImageLike, style: str | int | None = None, seed: int = 0
+        self, image: ImageLike, style: str | int | None = None, seed: int = 0, **options: Any
     ) -> Image.Image | np.ndarray | torch.Tensor:
         """Stylize one image; the result has the input's type and pixel size.
 
         PIL images give PIL images; uint8 (H, W, 3) arrays give arrays; float tensors in [0, 1],
-        (3, H, W) or (N, 3, H, W), give tensors; a path gives a PIL image."""
+        (3, H, W) or (N, 3, H, W), give tensors; a path gives a PIL image. `options` are those
+        of `style_code` (truncation, noise_scale, mix, reference)."""
+        code = self.style_code(style, seed, **options)
         if isinstance(image, (str, os.PathLike)):
             image = load_rgb(image, DEFAULT_MAX_PIXELS)
         if isinstance(image, Image.Image):
-            return self.stylize_pil([image], style, seed)[0]
+            return self.stylize_pil([image], code)[0]
         if isinstance(image, np.ndarray):
-            out = self.stylize_pil([Image.fromarray(_as_uint8_rgb(image))], style, seed)[0]
-            return np.asarray(out)
+            return np.asarray(self.stylize_pil([Image.fromarray(_as_uint8_rgb(image))], code)[0])
         if isinstance(image, torch.Tensor):
             batch = image.unsqueeze(0) if image.dim() == 3 else image
-            out = self.stylize_tensor(batch.float() * 2 - 1, style, seed)
-            out = (out + 1) / 2
+            out = (self.stylize_tensor(batch.float() * 2 - 1, code) + 1) / 2
             return out[0] if image.dim() == 3 else out
         raise StyleforgeError(f"cannot stylize an object of type {type(image).__name__}")
 
-    def stylize_pil(
+    def variants(
         self,
-        images: list[Image.Image],
+        image: Image.Image,
+        count: int,
         style: str | int | None = None,
         seed: int = 0,
-        batch_size: int = 1,
+        **options: Any,
     ) -> list[Image.Image]:
-        """Stylize PIL images of any sizes; images of equal size run together in batches.
+        """`count` stylizations of one image from noise seeds seed, seed + 1, ..."""
+        codes = [self.style_code(style, seed + i, **options) for i in range(count)]
+        return [self.stylize_pil([image], code)[0] for code in codes]
+
+    def stylize_pil(
+        self, images: list[Image.Image], code: torch.Tensor, batch_size: int = 1
+    ) -> list[Image.Image]:
+        """Stylize PIL images of any sizes with one style code; equal sizes run in batches.
 
         Each result keeps its input's size, and does not depend on the batching."""
         results: list[Image.Image | None] = [None] * len(images)
@@ -97,21 +146,17 @@ class Stylizer:
             for start in range(0, len(indices), max(1, batch_size)):
                 chunk = indices[start : start + max(1, batch_size)]
                 x = torch.stack([pil_to_unit(images[i].convert("RGB")) for i in chunk])
-                for i, out in zip(chunk, self.stylize_tensor(x, style, seed), strict=True):
+                for i, out in zip(chunk, self.stylize_tensor(x, code), strict=True):
                     results[i] = unit_to_pil(out)
         return results
 
     @torch.inference_mode()
-    def stylize_tensor(
-        self, x: torch.Tensor, style: str | int | None = None, seed: int = 0
-    ) -> torch.Tensor:
-        """(N, 3, H, W) in [-1, 1] -> same shape in [-1, 1]; noise drawn from `seed`."""
-        label = self.style_index(style)
-        labels = torch.full((x.shape[0],), label, dtype=torch.long, device=self.device)
-        gen = torch.Generator().manual_seed(seed)
-        # one noise draw for the whole batch, so results do not depend on the batching
-        codes = self.net.style_codes(labels[:1], gen).expand(x.shape[0], -1)
-        padded, (height, width) = pad_to_multiple(x.to(self.device), self.config.model.size_multiple)
+    def stylize_tensor(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1] -> same shape in [-1, 1], all with one (1, D) style code."""
+        codes = code.to(self.device).expand(x.shape[0], -1)
+        padded, (height, width) = pad_to_multiple(
+            x.to(self.device), self.config.model.size_multiple
+        )
         out = self.net(padded, codes)
         return out[:, :, :height, :width].cpu()
 

@@ -13,10 +13,14 @@ from torch import nn
 from styleforge.config import ModelConfig
 from styleforge.models.layers import ModulatedNorm, conv, make_norm
 
+SKIP_CLAMP = 0.995  # keeps atanh finite; a pixel at 255 passes through as 254
+
 
 class ConvNormAct(nn.Sequential):
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, norm: str):
-        super().__init__(conv(in_ch, out_ch, kernel, stride), make_norm(norm, out_ch), nn.ReLU(True))
+        super().__init__(
+            conv(in_ch, out_ch, kernel, stride), make_norm(norm, out_ch), nn.ReLU(True)
+        )
 
 
 class ModulatedResBlock(nn.Module):
@@ -70,6 +74,10 @@ class Generator(nn.Module):
             Upsample(chans[i + 1], chans[i], cfg.norm) for i in reversed(range(cfg.n_down))
         )
         self.head = conv(chans[0], 3, 7)
+        self.skip = cfg.skip
+        if self.skip:  # start as the identity map: the head adds nothing at first
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
         # layers PatchNCE reads: stem, each downsampling, and the first and middle blocks
         self.nce_block_ids = sorted({0, cfg.n_blocks // 2})
         self.nce_channels = chans + [chans[-1]] * len(self.nce_block_ids)
@@ -82,6 +90,8 @@ class Generator(nn.Module):
             h = block(h, style)
         for layer in self.up:
             h = layer(h)
+        if self.skip:
+            return torch.tanh(self.head(h) + torch.atanh(x.clamp(-SKIP_CLAMP, SKIP_CLAMP)))
         return torch.tanh(self.head(h))
 
     def encode(self, x: torch.Tensor, style: torch.Tensor) -> list[torch.Tensor]:

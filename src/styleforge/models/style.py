@@ -1,7 +1,8 @@
-"""Mapping network: random noise z plus a style label -> style code (as in StarGAN v2).
+"""Where style codes come from (as in StarGAN v2).
 
-A shared MLP followed by one head per style, so a model holds many styles and the noise gives
-varied outputs. The one-style case is simply one head.
+The mapping network turns random noise z plus a style label into a code: a shared MLP, then one
+head per style, so a model holds many styles and the noise gives varied outputs. The style
+encoder turns a reference image into a code of a given style. The one-style case is one head.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class MappingNetwork(nn.Module):
             width = hidden
         self.shared = nn.Sequential(*layers)
         self.heads = nn.ModuleList(
-            nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(True), nn.Linear(hidden, cfg.style_dim))
+            nn.Sequential(
+                nn.Linear(hidden, hidden), nn.ReLU(True), nn.Linear(hidden, cfg.style_dim)
+            )
             for _ in range(cfg.num_styles)
         )
         self.latent_dim = cfg.latent_dim
@@ -32,7 +35,30 @@ class MappingNetwork(nn.Module):
         codes = torch.stack([head(h) for head in self.heads], dim=1)  # (N, styles, style_dim)
         return codes[torch.arange(z.shape[0], device=z.device), labels]
 
-    def random_codes(self, labels: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+    def random_codes(
+        self, labels: torch.Tensor, gen: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Style codes for the given labels from fresh noise."""
         z = torch.randn(labels.shape[0], self.latent_dim, generator=gen)
         return self(z.to(labels.device), labels)
+
+
+class StyleEncoder(nn.Module):
+    """Reference image -> style code, one head per style; small and resolution-independent."""
+
+    def __init__(self, cfg: ModelConfig, width: int = 16, max_width: int = 128, depth: int = 4):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, width, 3, 1, 1)]
+        ch = width
+        for _ in range(depth):
+            out = min(ch * 2, max_width)
+            layers += [nn.LeakyReLU(0.2), nn.Conv2d(ch, out, 4, 2, 1)]
+            ch = out
+        layers += [nn.LeakyReLU(0.2), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.body = nn.Sequential(*layers)
+        self.heads = nn.Linear(ch, cfg.style_dim * cfg.num_styles)
+        self.style_dim = cfg.style_dim
+
+    def forward(self, image: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        codes = self.heads(self.body(image)).view(image.shape[0], -1, self.style_dim)
+        return codes[torch.arange(image.shape[0], device=image.device), labels]

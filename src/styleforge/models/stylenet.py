@@ -1,4 +1,4 @@
-"""The shipped network: a generator plus the mapping network that makes its style codes."""
+"""The shipped network: a generator plus the networks that make its style codes."""
 
 from __future__ import annotations
 
@@ -7,30 +7,25 @@ from torch import nn
 
 from styleforge.config import ModelConfig
 from styleforge.models.generator import Generator
-from styleforge.models.style import MappingNetwork
+from styleforge.models.style import MappingNetwork, StyleEncoder
 
 
 class StyleNet(nn.Module):
-    """Generator + mapping network; what a model file holds and what EMA averages."""
+    """Generator, mapping network and style encoder: what a model file holds, what EMA averages."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
         self.generator = Generator(cfg)
         self.mapping = MappingNetwork(cfg)
+        self.encoder = StyleEncoder(cfg)
 
     def forward(self, x: torch.Tensor, style_code: torch.Tensor) -> torch.Tensor:
         return self.generator(x, style_code)
 
-    def style_codes(
-        self, labels: torch.Tensor, gen: torch.Generator | None = None, truncation: float = 1.0
-    ) -> torch.Tensor:
-        """Codes for labels from noise drawn with `gen`; truncation < 1 pulls them to the mean."""
-        codes = self.mapping.random_codes(labels, gen)
-        if truncation != 1.0:
-            mean = self.mean_codes(labels)
-            codes = mean + truncation * (codes - mean)
-        return codes
+    def style_codes(self, labels: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+        """Codes for labels from fresh noise drawn with `gen`."""
+        return self.mapping.random_codes(labels, gen)
 
     @torch.no_grad()
     def mean_codes(self, labels: torch.Tensor, samples: int = 1000) -> torch.Tensor:

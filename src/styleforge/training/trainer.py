@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from styleforge.config import TrainConfig
 from styleforge.data.datasets import BatchSampler, TrainingData
+from styleforge.data.diffaug import diff_augment, diffaug_enabled
 from styleforge.device import pick_device, set_threads
 from styleforge.errors import StyleforgeError
 from styleforge.losses import discriminator_loss, generator_loss, r1_penalty
@@ -30,6 +31,7 @@ from styleforge.training.seeding import seed_step
 log = logging.getLogger(__name__)
 
 SAMPLE_IMAGES = 4
+COLOR_POOL = 8  # the colour term compares 8x8-pixel averages: colours, not edges or texture
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Trainer:
             self.nets.discriminator_params(), lr=opt.lr_d or opt.lr, betas=betas
         )
         self.sampler = BatchSampler(self.data, config.data, config.batch_size)
+        smallest = min(len(s) for s in self.data.styles)
+        self.diffaug = diffaug_enabled(opt.diffaug, smallest)
         self.step = 0
         self.elapsed = 0.0
         self.nce_ids = nce_layer_ids(len(self.nets.net.generator.nce_channels), opt.nce_layers)
@@ -167,12 +171,13 @@ class Trainer:
     # ----------------------------------------------------------------- one step
     def train_step(self, gen: torch.Generator) -> dict[str, float]:
         """One discriminator update then one generator update; returns the losses."""
-        cfg, opt, nets = self.config, self.config.optim, self.nets
+        opt, nets = self.config.optim, self.nets
         dev = self.device
         content = self.sampler.content(gen).to(dev)
         style, labels = self.sampler.style(gen)
         style, labels = style.to(dev), labels.to(dev)
-        codes = nets.net.style_codes(labels, gen)
+        use_ref = opt.ref_every > 0 and self.step % opt.ref_every == opt.ref_every - 1
+        codes = self.draw_codes(labels, style, use_ref, gen)
         fake = nets.net(content, codes)
         back_codes = back_fake = None
         if nets.back is not None:
@@ -183,8 +188,9 @@ class Trainer:
         # discriminator
         nets.disc.requires_grad_(True)
         real_in = style.requires_grad_(opt.r1_gamma > 0)
-        real_logits = nets.disc(real_in, labels)
-        loss_d = discriminator_loss(real_logits, nets.disc(fake.detach(), labels), opt.gan_loss)
+        real_logits = nets.disc(self.for_disc(real_in, gen), labels)
+        fake_logits = nets.disc(self.for_disc(fake.detach(), gen), labels)
+        loss_d = discriminator_loss(real_logits, fake_logits, opt.gan_loss)
         losses = {"loss/d": float(loss_d.detach())}
         if opt.r1_gamma > 0:
             r1 = r1_penalty(real_logits, real_in)
@@ -206,9 +212,19 @@ class Trainer:
 
         # generator
         nets.disc.requires_grad_(False)
-        loss_g = opt.lambda_gan * generator_loss(nets.disc(fake, labels), opt.gan_loss)
+        fake_logits = nets.disc(self.for_disc(fake, gen), labels)
+        loss_g = opt.lambda_gan * generator_loss(fake_logits, opt.gan_loss)
         losses["loss/g_gan"] = float(loss_g.detach())
+        for key, value in self.style_terms(
+            content, style, labels, codes, fake, use_ref, gen
+        ).items():
+            losses[f"loss/{key}"] = float(value.detach())
+            loss_g = loss_g + value
         content_loss = self.content_loss(content, style, fake, codes, back_codes, back_fake, gen)
+        if opt.lambda_color > 0:
+            content_loss["color"] = opt.lambda_color * F.l1_loss(
+                F.avg_pool2d(fake, COLOR_POOL), F.avg_pool2d(content, COLOR_POOL)
+            )
         for key, value in content_loss.items():
             losses[f"loss/{key}"] = float(value.detach())
             loss_g = loss_g + value
@@ -218,6 +234,35 @@ class Trainer:
         if not math.isfinite(losses["loss/g_gan"]) or not math.isfinite(losses["loss/d"]):
             raise StyleforgeError(f"training diverged at step {self.step} (non-finite loss)")
         return losses
+
+    def draw_codes(
+        self, labels: torch.Tensor, refs: torch.Tensor, use_ref: bool, gen: torch.Generator
+    ) -> torch.Tensor:
+        """Style codes from noise, or (reference steps) from the encoder on style images."""
+        net = self.nets.net
+        if use_ref:
+            order = torch.randperm(refs.shape[0], generator=gen).to(refs.device)
+            same_style = labels[order] == labels
+            order = torch.where(same_style, order, torch.arange(len(order), device=refs.device))
+            return net.encoder(refs[order], labels)
+        return net.style_codes(labels, gen)
+
+    def for_disc(self, images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """What the discriminator sees: differentiably augmented images when DiffAugment is on."""
+        return diff_augment(images, gen) if self.diffaug else images
+
+    def style_terms(self, content, style, labels, codes, fake, use_ref, gen):
+        """Style reconstruction and diversity (StarGAN v2), already weighted; {} when off."""
+        opt, net = self.config.optim, self.nets.net
+        terms = {}
+        if opt.lambda_sty > 0:
+            terms["sty"] = opt.lambda_sty * F.l1_loss(net.encoder(fake, labels), codes)
+        ds_weight = opt.lambda_ds * (1.0 - self.progress_fraction())
+        if ds_weight > 0:
+            other = self.draw_codes(labels, style, use_ref, gen)
+            fake2 = net(content, other)
+            terms["ds"] = -ds_weight * (fake - fake2.detach()).abs().mean()
+        return terms
 
     def content_loss(self, content, style, fake, codes, back_codes, back_fake, gen):
         """The content-preserving terms of the chosen `content_loss`, already weighted."""
