@@ -311,7 +311,7 @@ def _add_demo(sub: Any) -> None:
         "of held-out photos against their ground truth beside the identity baseline.",
     )
     p.add_argument("--out", default="runs/demo", help="demo folder (default runs/demo)")
-    p.add_argument("--minutes", type=float, default=8.0, help="training time budget (default 8)")
+    p.add_argument("--minutes", type=float, help="training time budget in minutes (default 12)")
     p.add_argument(
         "--preset",
         choices=["lite", "base", "resnet9"],
@@ -425,11 +425,12 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from styleforge.demo_job import run_demo
+    from styleforge.demo_job import DEMO_MINUTES, run_demo
 
-    if args.minutes <= 0:
+    minutes = DEMO_MINUTES if args.minutes is None else args.minutes
+    if minutes <= 0:
         raise StyleforgeError("--minutes must be positive")
-    result = run_demo(Path(args.out), args.minutes, args.preset, args.seed, args.overwrite)
+    result = run_demo(Path(args.out), minutes, args.preset, args.seed, args.overwrite)
     s, i = result.stylized, result.identity
     print(f"model: {result.model} ({result.steps} steps, {result.train_seconds / 60:.1f} min)")
     print(f"held-out photos vs ground truth: SSIM {s.ssim:.4f}  PSNR {s.psnr:.2f} dB")
