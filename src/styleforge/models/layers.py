@@ -23,10 +23,9 @@ class ModulatedNorm(nn.Module):
     def __init__(self, kind: str, channels: int, style_dim: int):
         super().__init__()
         self.norm = make_norm(kind, channels, affine=False)
+        # gamma is used as 1 + gamma; the default (non-zero) initialisation lets the style code
+        # act from the first step: zero-initialised, it stayed near zero for hundreds of steps
         self.affine = nn.Linear(style_dim, channels * 2)
-        # start as the identity map: gamma = 0 (used as 1 + gamma), beta = 0
-        nn.init.zeros_(self.affine.weight)
-        nn.init.zeros_(self.affine.bias)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         gamma, beta = self.affine(style).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
