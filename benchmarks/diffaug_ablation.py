@@ -1,6 +1,6 @@
-"""With and without DiffAugment on a 20-image style set, same time budget, demo-task metrics.
+"""With and without DiffAugment on a 20-image style set, same step budget, demo-task metrics.
 
-    .venv/bin/python benchmarks/diffaug_ablation.py --minutes 4 --out runs/diffaug
+    .venv/bin/python benchmarks/diffaug_ablation.py --steps 600 --out runs/diffaug
 
 The style set is 20 crops (192x192) of the demo's cartoon style images; content and held-out
 test photos are the demo's. Prints SSIM/PSNR against the ground truth with the identity
@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from styleforge.data.demo import build_demo_data
-from styleforge.demo_job import demo_config
+from styleforge.demo_job import DEMO_STEPS, demo_config
 from styleforge.evaluation.paired import score_paired
 from styleforge.inference.stylizer import Stylizer
 from styleforge.training.trainer import Trainer
@@ -41,7 +41,8 @@ def twenty_crops(style_dir: Path, out_dir: Path, count: int = 20, seed: int = 0)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=4.0, help="budget per run")
+    parser.add_argument("--steps", type=int, default=DEMO_STEPS, help="steps per run")
+    parser.add_argument("--minutes", type=float, default=12.0, help="time cap per run")
     parser.add_argument("--out", type=Path, default=Path("runs/diffaug"), help="work folder")
     args = parser.parse_args()
     if args.out.exists():
@@ -50,7 +51,7 @@ def main() -> None:
     style20 = twenty_crops(data.style, args.out / "data" / "style20")
     rows = {}
     for mode in ("off", "on"):
-        config = demo_config(args.out / "data", args.minutes, "lite", seed=0)
+        config = demo_config(args.out / "data", args.steps, args.minutes, "lite", seed=0)
         config.data.style = str(style20)
         config.optim.diffaug = mode
         run = args.out / f"diffaug_{mode}"

@@ -68,3 +68,17 @@ def test_skip_generator_starts_as_identity() -> None:
     x = torch.rand(1, 3, 32, 32) * 1.8 - 0.9
     out = net(x, net.style_codes(torch.zeros(1, dtype=torch.long)))
     assert torch.allclose(out, x, atol=1e-5)
+
+
+def test_luma_discriminator_is_blind_to_palette_but_not_to_shading() -> None:
+    torch.manual_seed(0)
+    gray = torch.rand(1, 1, 64, 64) * 2 - 1
+    # two images of equal luminance (0.299 R + 0.587 G + 0.114 B) but different colours
+    tint = torch.tensor([0.3, -0.3 * 0.299 / 0.587, 0.0]).view(1, 3, 1, 1)
+    plain, tinted = gray.expand(-1, 3, -1, -1), gray.expand(-1, 3, -1, -1) + tint
+    labels = torch.zeros(1, dtype=torch.long)
+    luma = PatchDiscriminator(preset("lite", disc_input="luma"))
+    rgb = PatchDiscriminator(preset("lite"))
+    assert torch.allclose(luma(plain, labels), luma(tinted, labels), atol=1e-5)
+    assert not torch.allclose(rgb(plain, labels), rgb(tinted, labels), atol=1e-3)
+    assert not torch.allclose(luma(plain, labels), luma(plain * 0.5, labels), atol=1e-3)

@@ -26,12 +26,13 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 def test_resume_is_exact(tmp_path: Path, photo_dirs) -> None:
     content, style = photo_dirs
-    config = tiny_config(content, style, steps=30)
+    # bit-exact on the CPU; CUDA's fastest kernels (cuDNN, bf16 atomics) are not deterministic
+    config = tiny_config(content, style, steps=30, device="cpu")
     config.model.dropout = 0.1  # dropout draws from the global RNG: resume must restore it too
     full = Trainer(config, tmp_path / "full").run()
     assert full.steps == 30
 
-    config_half = tiny_config(content, style, steps=30)
+    config_half = tiny_config(content, style, steps=30, device="cpu")
     config_half.model.dropout = 0.1
     half = Trainer(config_half, tmp_path / "half")
     assert half.run(stop_at=15).steps == 15

@@ -43,6 +43,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "norm": ("model", "norm"),
     "dropout": ("model", "dropout"),
     "spectral_norm": ("model", "spectral_norm"),
+    "disc_input": ("model", "disc_input"),
     "skip": ("model", "skip"),
     "latent_dim": ("model", "latent_dim"),
     "style_dim": ("model", "style_dim"),
@@ -55,6 +56,9 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "lambda_identity": ("optim", "lambda_identity"),
     "lambda_pixel": ("optim", "lambda_pixel"),
     "lambda_color": ("optim", "lambda_color"),
+    "lambda_feat": ("optim", "lambda_feat"),
+    "color_pool": ("optim", "color_pool"),
+    "luma_pool": ("optim", "luma_pool"),
     "r1_gamma": ("optim", "r1_gamma"),
     "lambda_sty": ("optim", "lambda_sty"),
     "lambda_ds": ("optim", "lambda_ds"),
@@ -71,6 +75,8 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "batch_size": (None, "batch_size"),
     "seed": (None, "seed"),
     "device": (None, "device"),
+    "precision": (None, "precision"),
+    "compile": (None, "compile"),
     "threads": (None, "threads"),
     "log_every": (None, "log_every"),
     "sample_every": (None, "sample_every"),
@@ -92,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stylize(sub)
     _add_demo(sub)
     _add_data(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
+    _add_bench(sub)
+    _add_serve(sub)
     return parser
 
 
@@ -152,7 +162,20 @@ def _add_train(sub: Any) -> None:
     )
     run.add_argument("--batch-size", type=int, help="images per step (default 4)")
     run.add_argument("--seed", type=int, help="random seed; the same seed gives the same model")
-    run.add_argument("--device", help="auto (default), cpu or cuda")
+    run.add_argument(
+        "--device", help="auto (default: CUDA when present), cpu or cuda; torchrun: see docs"
+    )
+    run.add_argument(
+        "--precision",
+        choices=["auto", "bf16", "fp32"],
+        help="auto (default): bf16 autocast on CUDA, fp32 on the CPU",
+    )
+    run.add_argument(
+        "--compile",
+        action="store_const",
+        const=True,
+        help="torch.compile the networks (for CUDA; minutes to build, then faster steps)",
+    )
     run.add_argument("--threads", type=int, help="CPU threads (default: one per core)")
     run.add_argument("--log-every", type=int, help="steps between metric log lines (default 10)")
     run.add_argument("--sample-every", type=int, help="steps between sample grids (default 200)")
@@ -187,6 +210,12 @@ def _add_train(sub: Any) -> None:
         "--spectral-norm",
         action=argparse.BooleanOptionalAction,
         help="spectral normalisation in the discriminator (default off)",
+    )
+    net.add_argument(
+        "--disc-input",
+        choices=["rgb", "luma"],
+        help="what the discriminator judges: rgb (default), or luma: texture, edges and "
+        "shading but not palette (for styles that keep colours; pair with --lambda-color)",
     )
     net.add_argument(
         "--skip",
@@ -224,7 +253,26 @@ def _add_train(sub: Any) -> None:
     loss.add_argument(
         "--lambda-color",
         type=float,
-        help="weight of L1 between 8x-downsampled output and input: keeps colours (default 0)",
+        help="weight of L1 between block averages of output and input: keeps colours (default 0)",
+    )
+    loss.add_argument(
+        "--color-pool",
+        type=int,
+        metavar="PIXELS",
+        help="block side of the colour term; larger leaves edges and ink free (default 8)",
+    )
+    loss.add_argument(
+        "--luma-pool",
+        type=int,
+        metavar="PIXELS",
+        help="anchor luminance on blocks this size and only chroma on --color-pool blocks "
+        "(default 0: RGB on --color-pool blocks)",
+    )
+    loss.add_argument(
+        "--lambda-feat",
+        type=float,
+        help="weight of L1 between EfficientNet-Lite0 features of output and input: keeps "
+        "what things are, frees colour and texture (default 0)",
     )
     loss.add_argument(
         "--r1-gamma", type=float, help="R1 penalty weight on real images (default 0: off)"
@@ -300,7 +348,97 @@ def _add_stylize(sub: Any) -> None:
     p.add_argument("--ref", metavar="IMAGE", help="take the style code from a reference image")
     p.add_argument("--batch-size", type=int, default=4, help="images per batch (default 4)")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    fast = p.add_argument_group("speed, large images and video")
+    fast.add_argument(
+        "--tile",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="stylize images larger than PX in overlapping PX tiles: memory bounded by the tile",
+    )
+    fast.add_argument(
+        "--tile-overlap", type=int, metavar="PX", help="tile overlap (default: a quarter tile)"
+    )
+    fast.add_argument(
+        "--tile-stats",
+        choices=["exact", "fast"],
+        default="exact",
+        help="tiles normalise with the whole image's statistics: exact (default; one pass per "
+        "norm layer, as the untiled result) or fast (one pass, close)",
+    )
+    fast.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="fp32",
+        help="fp32 (default), bf16 autocast, or auto (bf16 where the CPU runs it natively)",
+    )
+    fast.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
+    fast.add_argument(
+        "--channels-last", action="store_true", help="channels-last memory layout (PyTorch)"
+    )
+    fast.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the generator (slow first call; pays off over many frames)",
+    )
+    fast.add_argument(
+        "--stabilize",
+        action="store_true",
+        help="videos: blend each frame with the motion-compensated previous output (less flicker)",
+    )
     p.set_defaults(func=cmd_stylize)
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a model to ONNX (dynamic batch, height and width)",
+        description="Write the generator as ONNX for onnxruntime and other runtimes. The style "
+        "code is an input `code` (codes for seeds 0..SEEDS-1 of every style are stored in the "
+        "file's metadata), or with --bake a constant chosen by the style options.",
+    )
+    p.add_argument("model", help="model file (model.safetensors from a run)")
+    p.add_argument("-o", "--out", required=True, metavar="FILE.onnx", help="output file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--bake", action="store_true", help="bake the style code in: image-only input")
+    p.add_argument("--seeds", type=int, default=8, help="noise seeds stored for stylize (def. 8)")
+    p.add_argument("--style", help="style name to bake (default: the model's first style)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed to bake (default 0)")
+    p.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="as in stylize")
+    p.add_argument("--noise-scale", type=float, default=1.0, help="as in stylize (default 1)")
+    p.add_argument("--mix", metavar="A=W,B=W", help="bake a blend of style codes")
+    p.add_argument("--ref", metavar="IMAGE", help="bake the style code of a reference image")
+    p.set_defaults(func=cmd_export)
+
+
+def _add_bench(sub: Any) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure stylizing (or training) speed and memory on this machine",
+        description="Latency, images/s, MACs, parameters and peak RSS per preset x size x "
+        "backend, with the ratio to the CycleGAN ResNet-9 generator (fp32) timed in the same run.",
+    )
+    p.add_argument("--train", action="store_true", help="training steps/s instead of inference")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--presets", default="lite,base,resnet9", help="comma-separated presets")
+    p.add_argument("--sizes", default="256,512,1024", help="comma-separated image sides")
+    p.add_argument(
+        "--backends",
+        default="fp32,bf16,onnx",
+        help="comma-separated: fp32, bf16, onnx, compile (torch.compile fp32; slow to build)",
+    )
+    p.add_argument("--content-losses", default="nce,cycle", help="--train: content losses")
+    p.add_argument("--crop-size", type=int, default=128, help="--train: crop side (default 128)")
+    p.add_argument("--batch-size", type=int, default=4, help="--train: batch size (default 4)")
+    p.add_argument("--repeats", type=int, default=10, help="timed runs per case (at most)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=10.0,
+        help="stop repeating a case after this long, once 3 runs are in (default 10)",
+    )
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
+    p.set_defaults(func=cmd_bench)
 
 
 def _add_demo(sub: Any) -> None:
@@ -311,7 +449,10 @@ def _add_demo(sub: Any) -> None:
         "of held-out photos against their ground truth beside the identity baseline.",
     )
     p.add_argument("--out", default="runs/demo", help="demo folder (default runs/demo)")
-    p.add_argument("--minutes", type=float, help="training time budget in minutes (default 12)")
+    p.add_argument("--steps", type=int, help="training steps (default 600)")
+    p.add_argument(
+        "--minutes", type=float, help="stop training after this many minutes at most (default 12)"
+    )
     p.add_argument(
         "--preset",
         choices=["lite", "base", "resnet9"],
@@ -336,14 +477,74 @@ def _add_data(sub: Any) -> None:
     check.set_defaults(func=cmd_data_check)
 
 
+def _add_evaluate(sub: Any) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score one or more models on test photos (paired truth and/or a style set)",
+        description="Stylize --content with each model and score the outputs beside the untouched "
+        "input: SSIM/PSNR/MSE against --reference images of the same names, and FD-ENL0/KD-ENL0 "
+        "to a --style set with the content kept. Writes report.html, metrics.json, metrics.png.",
+    )
+    p.add_argument("models", nargs="+", help="model files to compare (model.safetensors)")
+    p.add_argument("--content", required=True, metavar="DIR", help="test photos to stylize")
+    p.add_argument(
+        "--reference", metavar="DIR", help="ground truth: one image per test photo, same name"
+    )
+    p.add_argument("--style", metavar="DIR", help="style images for the distribution distances")
+    p.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="FID Inception weights (pt_inception-2015-12-05-6726825d.pth) for standard FID/KID",
+    )
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="noise seed for every model (default 0)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _add_serve(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="web page and HTTP API for stylizing photos with trained models",
+        description="Serve every model.safetensors under --models: a page at / and an API "
+        "(POST /api/stylize, GET /api/models, GET /healthz, docs at /docs). See docs/server.md.",
+    )
+    p.add_argument("--models", required=True, metavar="DIR", help="folder searched for models")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
+    p.add_argument("--workers", type=int, default=1, help="images stylized at once (default 1)")
+    p.add_argument(
+        "--queue", type=int, default=16, help="requests waiting beyond those; then 503 (default 16)"
+    )
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
+    p.add_argument(
+        "--max-upload-mb", type=float, default=25.0, help="largest request body (default 25)"
+    )
+    p.add_argument(
+        "--max-pixels", type=int, default=25_000_000, help="largest image (default 25,000,000)"
+    )
+    p.add_argument("--max-variants", type=int, default=8, help="variants per request (default 8)")
+    p.add_argument("--cache", type=int, default=2, help="models kept loaded (default 2)")
+    p.add_argument(
+        "--tile", type=int, default=1024, help="tile side for large images; 0: off (default 1024)"
+    )
+    p.set_defaults(func=cmd_serve)
+
+
 # ---------------------------------------------------------------------------- commands
 def cmd_train(args: argparse.Namespace) -> int:
     from styleforge.config import TrainConfig, apply_preset
     from styleforge.training.checkpoint import MODEL_NAME, STATE_NAME
+    from styleforge.training.distributed import is_main_process
     from styleforge.training.trainer import Trainer, resume_trainer
 
     if args.resume:
-        trainer = resume_trainer(Path(args.resume), args.steps, args.time_budget)
+        trainer = resume_trainer(
+            Path(args.resume), args.steps, args.time_budget, args.batch_size, args.device
+        )
         log.info("resuming %s at step %d", args.resume, trainer.step)
     else:
         if not args.out:
@@ -363,37 +564,52 @@ def cmd_train(args: argparse.Namespace) -> int:
             if value is not None:
                 setattr(getattr(config, section) if section else config, name, value)
         config.validate()
-        out.mkdir(parents=True, exist_ok=True)
-        config.save_yaml(out / "config.yaml")
+        if is_main_process():  # under torchrun, rank 0 alone writes files
+            out.mkdir(parents=True, exist_ok=True)
+            config.save_yaml(out / "config.yaml")
         trainer = Trainer(config, out)
     result = trainer.run()
     state = "interrupted; checkpoint saved" if result.interrupted else "done"
-    print(f"{state}: {result.steps} steps in {result.seconds / 60:.1f} min -> {result.model_path}")
+    took = f"{result.steps} steps in {result.seconds / 60:.1f} min"
+    if trainer.world.is_main:
+        print(f"{state}: {took} -> {result.model_path}")
     return 0
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    from styleforge.data.images import load_rgb
-    from styleforge.errors import ImageLoadError
-    from styleforge.inference.files import check_overwrites, grid, plan_jobs, run_jobs
-    from styleforge.inference.stylizer import Stylizer
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from styleforge.device import set_threads
+    from styleforge.inference.files import RunReport, check_overwrites, grid, plan_jobs, run_jobs
+    from styleforge.inference.stylizer import open_stylizer
+    from styleforge.inference.video import is_video, run_video_jobs
 
     if args.batch_size < 1 or args.variants < 1:
         raise StyleforgeError("--batch-size and --variants must be at least 1")
-    stylizer = Stylizer.load(args.model, device=args.device)
-    try:
-        reference = load_rgb(args.ref) if args.ref else None
-    except ImageLoadError as exc:
-        raise StyleforgeError(f"--ref {exc}") from None
-    options = dict(
-        truncation=args.truncation,
-        noise_scale=args.noise_scale,
-        mix=parse_mix(args.mix) if args.mix else None,
-        reference=reference,
+    threads = set_threads(args.threads)
+    stylizer = open_stylizer(
+        args.model,
+        device=args.device,
+        precision=args.precision,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        tile_exact=args.tile_stats == "exact",
+        threads=threads,
     )
+    options = code_options(args)
     code = stylizer.style_code(args.style, args.seed, **options)  # bad style: fail before work
     jobs = plan_jobs(args.inputs, Path(args.out), args.recursive)
     check_overwrites(jobs, args.overwrite)
+    videos = [job for job in jobs if is_video(job.source)]
+    jobs = [job for job in jobs if not is_video(job.source)]
+    if videos and args.variants > 1:
+        raise StyleforgeError("--variants is for images; give videos one style code")
+
+    def render_frame(rgb):
+        return np.asarray(stylizer.stylize_pil([PILImage.fromarray(rgb)], code)[0])
 
     def render(images):
         if args.variants == 1:
@@ -403,11 +619,90 @@ def cmd_stylize(args: argparse.Namespace) -> int:
             for img in images
         ]
 
-    report = run_jobs(jobs, render, args.batch_size)
+    report = run_jobs(jobs, render, args.batch_size) if jobs else RunReport()
+    for job, result in run_video_jobs(videos, render_frame, args.stabilize, report):
+        info = result.info
+        print(
+            f"{job.target}: {info.frames} frames, {float(info.fps):.3g} fps, "
+            f"{info.width}x{info.height}; frame-to-frame change {result.change_ratio:.2f}x "
+            "the input's"
+        )
     for path, reason in report.failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     print(f"{len(report.done)} stylized, {len(report.failed)} failed -> {args.out}")
     return 1 if report.failed else 0
+
+
+def code_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`style_code` options from --truncation, --noise-scale, --mix and --ref."""
+    from styleforge.data.images import load_rgb
+    from styleforge.errors import ImageLoadError
+
+    try:
+        reference = load_rgb(args.ref) if args.ref else None
+    except ImageLoadError as exc:
+        raise StyleforgeError(f"--ref {exc}") from None
+    return dict(
+        truncation=args.truncation,
+        noise_scale=args.noise_scale,
+        mix=parse_mix(args.mix) if args.mix else None,
+        reference=reference,
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from styleforge.inference.export import export_onnx
+    from styleforge.inference.stylizer import Stylizer
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".onnx":
+        raise StyleforgeError(f"the output must end in .onnx, got {out}")
+    if out.exists() and not args.overwrite:
+        raise StyleforgeError(f"{out} already exists; pass --overwrite to replace")
+    stylizer = Stylizer.load(args.model, device="cpu")
+    options = code_options(args)
+    baked = stylizer.style_code(args.style, args.seed, **options) if args.bake else None
+    export_onnx(stylizer, out, baked, args.seeds, args.noise_scale)
+    how = "style code baked in" if args.bake else f"style code input, seeds 0..{args.seeds - 1}"
+    print(f"exported {args.model} -> {out} ({how}; dynamic batch, height, width)")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from styleforge.bench import report
+    from styleforge.device import set_threads
+
+    threads = set_threads(args.threads)
+    presets = _csv(args.presets, str)
+    common = dict(repeats=args.repeats, max_seconds=args.max_seconds, threads=threads)
+    if args.repeats < 1 or args.max_seconds < 0:
+        raise StyleforgeError("--repeats must be at least 1 and --max-seconds >= 0")
+    for preset in presets:
+        if preset not in ("lite", "base", "resnet9"):
+            raise StyleforgeError(f"unknown preset {preset!r}; choose from lite, base, resnet9")
+    if args.train:
+        from styleforge.bench.training import run_train_bench
+
+        losses = _csv(args.content_losses, str)
+        rows = run_train_bench(presets, losses, args.crop_size, args.batch_size, **common)
+    else:
+        from styleforge.bench.inference import run_inference_bench
+
+        sizes = _csv(args.sizes, int)
+        rows = run_inference_bench(presets, sizes, _csv(args.backends, str), **common)
+    kind = "train" if args.train else "inference"
+    print(report.to_json(kind, rows) if args.json else report.to_markdown(rows))
+    return 0
+
+
+def _csv(text: str, kind: type) -> list:
+    try:
+        values = [kind(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise StyleforgeError(f"expected a comma-separated list, got {text!r}") from None
+    if not values or (kind is int and min(values) < 1):
+        raise StyleforgeError(f"expected a comma-separated list of positive values, got {text!r}")
+    return values
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -425,12 +720,13 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from styleforge.demo_job import DEMO_MINUTES, run_demo
+    from styleforge.demo_job import DEMO_MINUTES, DEMO_STEPS, run_demo
 
     minutes = DEMO_MINUTES if args.minutes is None else args.minutes
-    if minutes <= 0:
-        raise StyleforgeError("--minutes must be positive")
-    result = run_demo(Path(args.out), minutes, args.preset, args.seed, args.overwrite)
+    steps = DEMO_STEPS if args.steps is None else args.steps
+    if minutes <= 0 or steps <= 0:
+        raise StyleforgeError("--minutes and --steps must be positive")
+    result = run_demo(Path(args.out), minutes, steps, args.preset, args.seed, args.overwrite)
     s, i = result.stylized, result.identity
     print(f"model: {result.model} ({result.steps} steps, {result.train_seconds / 60:.1f} min)")
     print(f"held-out photos vs ground truth: SSIM {s.ssim:.4f}  PSNR {s.psnr:.2f} dB")
@@ -440,12 +736,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from styleforge.evaluation.evaluate import run_evaluation
+
+    optional = {"reference": args.reference, "style": args.style}
+    metrics = run_evaluation(
+        [Path(m) for m in args.models],
+        Path(args.content),
+        Path(args.out),
+        inception_weights=Path(args.inception_weights) if args.inception_weights else None,
+        device=args.device,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        **{k: Path(v) for k, v in optional.items() if v},
+    )
+    rows = metrics["models"]
+    keys = list(next(iter(rows.values())))
+    width = max(len(name) for name in rows)
+    print(" ".join([f"{'model':{width}s}", *(f"{k:>13s}" for k in keys)]))
+    for name, scores in rows.items():
+        print(" ".join([f"{name:{width}s}", *(f"{scores[k]:13.4f}" for k in keys)]))
+    for note in metrics["notes"]:
+        print(f"note: {note}")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    return 0
+
+
 def cmd_data_check(args: argparse.Namespace) -> int:
     from styleforge.data.check import check_folders
 
     report = check_folders([Path(f) for f in args.folders])
     print(report.render())
     return 0 if report.usable else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from styleforge.device import set_threads
+    from styleforge.server.app import serve
+    from styleforge.server.limits import MB, Limits
+
+    numbers = (args.workers, args.timeout, args.max_upload_mb, args.max_pixels, args.max_variants)
+    if min(numbers) <= 0 or args.queue < 0:
+        raise StyleforgeError("--workers, --timeout and the --max-* limits must be positive")
+    set_threads(args.threads)
+    limits = Limits(
+        max_upload_bytes=int(args.max_upload_mb * MB),
+        max_pixels=args.max_pixels,
+        timeout_s=args.timeout,
+        workers=args.workers,
+        queue=args.queue,
+        max_variants=args.max_variants,
+    )
+    serve(Path(args.models), args.host, args.port, limits, args.device, args.cache, args.tile)
+    return 0
 
 
 # ---------------------------------------------------------------------------- entry point

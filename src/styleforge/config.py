@@ -19,6 +19,8 @@ from styleforge.errors import StyleforgeError
 GAN_LOSSES = ("bce", "lsgan", "hinge")
 CONTENT_LOSSES = ("nce", "cycle", "identity", "none")
 NORMS = ("instance", "batch", "none")
+DISC_INPUTS = ("rgb", "luma")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @dataclass
@@ -35,6 +37,7 @@ class ModelConfig:
     norm: str = "instance"
     dropout: float = 0.0
     spectral_norm: bool = False
+    disc_input: str = "rgb"  # rgb, or luma: D judges texture and edges, not palette
     skip: bool = False  # output = input + learned change (in tanh space): starts as the identity
     latent_dim: int = 16
     style_dim: int = 64
@@ -90,7 +93,10 @@ class OptimConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # CycleGAN's identity weight, times lambda_cycle
     lambda_pixel: float = 1.0  # weight of L1(G(x), x) for content_loss=identity
-    lambda_color: float = 0.0  # weight of L1 between 8x-downsampled output and input
+    lambda_color: float = 0.0  # weight of L1 between block averages of output and input
+    color_pool: int = 8  # side of those blocks: larger leaves more local freedom (edges, ink)
+    luma_pool: int = 0  # if set, luminance is anchored on blocks this size, chroma on color_pool
+    lambda_feat: float = 0.0  # weight of L1 between EfficientNet-Lite0 features of output, input
     r1_gamma: float = 0.0
     lambda_sty: float = 1.0  # style reconstruction: the encoder recovers the code from the output
     lambda_ds: float = 1.0  # diversity: different noise, different outputs (decays to 0)
@@ -116,6 +122,8 @@ class TrainConfig:
     batch_size: int = 4
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 on the CPU; or bf16, fp32
+    compile: bool = False  # torch.compile the networks (CUDA; slow to build)
     threads: int = 0  # 0: one per core
     log_every: int = 10
     sample_every: int = 200
@@ -150,16 +158,23 @@ class TrainConfig:
         m, d, o = self.model, self.data, self.optim
         _choice("--preset", m.preset, (*PRESETS, "custom"))
         _choice("--norm", m.norm, NORMS)
+        _choice("--disc-input", m.disc_input, DISC_INPUTS)
         _choice("--gan-loss", o.gan_loss, GAN_LOSSES)
         _choice("--content-loss", o.content_loss, CONTENT_LOSSES)
         _choice("--diffaug", o.diffaug, ("auto", "on", "off"))
+        _choice("--precision", self.precision, PRECISIONS)
         if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
             raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")
+        if min(o.lambda_color, o.lambda_feat, o.r1_gamma) < 0:
+            raise StyleforgeError("--lambda-color, --lambda-feat and --r1-gamma must be >= 0")
         _positive("--ngf", m.ngf)
         _positive("--ndf", m.ndf)
         _positive("--latent-dim", m.latent_dim)
         _positive("--style-dim", m.style_dim)
         _positive("--batch-size", self.batch_size)
+        _positive("--color-pool", o.color_pool)
+        if o.luma_pool < 0:
+            raise StyleforgeError("--luma-pool must be >= 0 (0: anchor RGB on --color-pool blocks)")
         _positive("--crop-size", d.crop_size)
         _positive("--load-size", d.load_size)
         _positive("--log-every", self.log_every)

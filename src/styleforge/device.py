@@ -21,9 +21,14 @@ def pick_device(name: str = "auto") -> torch.device:
         raise StyleforgeError(f"unknown device {name!r}") from None
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
 def set_threads(threads: int = 0) -> int:
     """Use `threads` CPU threads (0: one per core available to this process)."""
     if threads <= 0:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        threads = available_cores()
     torch.set_num_threads(threads)
     return threads

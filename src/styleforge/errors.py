@@ -16,3 +16,11 @@ class ImageLoadError(StyleforgeError):
 
 class ModelFileError(StyleforgeError):
     """A model or checkpoint file that is not a usable styleforge file."""
+
+
+class NotAnImageError(ImageLoadError):
+    """Content that is not an image in a format we read, whatever its name says."""
+
+
+class ImageTooLargeError(ImageLoadError):
+    """More pixels than the guard allows: refused before decoding (decompression bombs)."""

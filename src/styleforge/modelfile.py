@@ -50,7 +50,32 @@ def read_file(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str,
         raise ModelFileError(f"model path {path} is a folder, not a model file") from None
     except OSError as exc:
         raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    raw_meta = _check_header(path, data)
+    meta = _decode_meta(path, _check_header(path, data), kind)
+    try:
+        tensors = load_tensors_from_bytes(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path} is corrupt: {exc}") from None
+    return tensors, meta
+
+
+def read_metadata(path: Path, kind: str) -> dict[str, Any]:
+    """Decoded metadata only, reading just the header: listing models without their weights.
+
+    Tensor offsets are not checked here; `read_file` checks them when the weights are loaded."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            prefix = fh.read(8)
+            length = struct.unpack("<Q", prefix)[0] if len(prefix) == 8 else 0
+            data = prefix + fh.read(length) if length <= MAX_HEADER_BYTES else prefix
+            size = fh.seek(0, 2)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return _decode_meta(path, _check_header(path, data, size), kind)
+
+
+def _decode_meta(path: Path, raw_meta: dict[str, str], kind: str) -> dict[str, Any]:
+    """Check the format and version fields and decode the JSON values."""
     found = raw_meta.get("format")
     if found != kind:
         what = f"a {found!r} file" if found else "not a styleforge file"
@@ -68,15 +93,13 @@ def read_file(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str,
             meta[key] = json.loads(value)
         except json.JSONDecodeError:
             raise ModelFileError(f"{path} has metadata {key!r} that is not JSON") from None
-    try:
-        tensors = load_tensors_from_bytes(data)
-    except (SafetensorError, ValueError, RuntimeError) as exc:
-        raise ModelFileError(f"{path} is corrupt: {exc}") from None
-    return tensors, meta
+    return meta
 
 
-def _check_header(path: Path, data: bytes) -> dict[str, str]:
-    """Validate the safetensors header by hand and return its metadata."""
+def _check_header(path: Path, data: bytes, size: int | None = None) -> dict[str, str]:
+    """Validate the safetensors header by hand and return its metadata.
+
+    `data` holds at least the header; `size` is the whole file's (default: len(data))."""
     not_ours = f"{path} is not a safetensors model file"
     if len(data) < 8:
         raise ModelFileError(f"{not_ours} (only {len(data)} bytes)")
@@ -89,7 +112,7 @@ def _check_header(path: Path, data: bytes) -> dict[str, str]:
         raise ModelFileError(f"{not_ours} (header is not JSON)") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{not_ours} (header is not a JSON object)")
-    body = len(data) - 8 - header_len
+    body = (len(data) if size is None else size) - 8 - header_len
     for name, info in header.items():
         if name == "__metadata__":
             continue

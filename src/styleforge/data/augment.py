@@ -69,18 +69,38 @@ class Augmenter:
 
     def __call__(self, img: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """uint8 (3, H, W) with H, W >= crop -> float (3, crop, crop) in [-1, 1]."""
-        _, height, width = img.shape
+        return self.apply(img, self.draw(img.shape, gen))
+
+    def draw(self, shape: torch.Size | tuple[int, ...], gen: torch.Generator) -> dict:
+        """The random parameters for one image of `shape` (C, H, W), without touching pixels.
+
+        Drawing is split from applying so that distributed training can draw every image of the
+        global batch (keeping one random stream) and only apply those of its own rank."""
+        _, height, width = shape
         size = self.crop_size
-        top = int(torch.randint(0, height - size + 1, (1,), generator=gen))
-        left = int(torch.randint(0, width - size + 1, (1,), generator=gen))
-        x = uint8_to_unit(img[:, top : top + size, left : left + size])
-        if self.flip and bool(torch.rand((), generator=gen) < 0.5):
-            x = x.flip(-1)
+        params: dict = {
+            "top": int(torch.randint(0, height - size + 1, (1,), generator=gen)),
+            "left": int(torch.randint(0, width - size + 1, (1,), generator=gen)),
+        }
+        params["flip"] = self.flip and bool(torch.rand((), generator=gen) < 0.5)
         if self.rotate > 0:
-            angle = float(torch.empty(()).uniform_(-self.rotate, self.rotate, generator=gen))
-            x = rotate(x, angle)
+            params["angle"] = float(
+                torch.empty(()).uniform_(-self.rotate, self.rotate, generator=gen)
+            )
         if self.color_jitter > 0:
-            x = jitter_colour(x, self.color_jitter, gen)
+            params["jitter"] = 1.0 + (torch.rand(3, generator=gen) * 2 - 1) * self.color_jitter
+        return params
+
+    def apply(self, img: torch.Tensor, params: dict) -> torch.Tensor:
+        """Crop, flip, rotate and jitter `img` with parameters from `draw`."""
+        size, top, left = self.crop_size, params["top"], params["left"]
+        x = uint8_to_unit(img[:, top : top + size, left : left + size])
+        if params["flip"]:
+            x = x.flip(-1)
+        if "angle" in params:
+            x = rotate(x, params["angle"])
+        if "jitter" in params:
+            x = apply_jitter(x, params["jitter"])
         return x
 
 
@@ -98,7 +118,11 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
 
 def jitter_colour(x: torch.Tensor, strength: float, gen: torch.Generator) -> torch.Tensor:
     """Random brightness, contrast and saturation, each scaled by up to +-strength."""
-    factors = 1.0 + (torch.rand(3, generator=gen) * 2 - 1) * strength
+    return apply_jitter(x, 1.0 + (torch.rand(3, generator=gen) * 2 - 1) * strength)
+
+
+def apply_jitter(x: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+    """Brightness, contrast and saturation multiplied by the three `factors`."""
     brightness, contrast, saturation = (float(f) for f in factors)
     x = (x + 1) * 0.5
     x = x * brightness

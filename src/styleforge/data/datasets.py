@@ -154,27 +154,56 @@ class TrainingData:
 
 
 class BatchSampler:
-    """Draws augmented content batches and style batches (balanced across styles by default)."""
+    """Draws augmented content batches and style batches (balanced across styles by default).
 
-    def __init__(self, data: TrainingData, cfg: DataConfig, batch_size: int):
+    Under distributed training (`world` processes) every rank draws the randomness of the whole
+    global batch of `batch_size * world` images from the same per-step generator and decodes and
+    augments only its own contiguous share, rows `rank * batch_size` onwards: the ranks' shares
+    are disjoint, together they are exactly the batch one process with `batch_size * world`
+    would draw, and the sampling (balanced styles included) does not depend on the world size.
+    """
+
+    def __init__(
+        self, data: TrainingData, cfg: DataConfig, batch_size: int, rank: int = 0, world: int = 1
+    ):
         self.data = data
         self.batch_size = batch_size
+        self.rank = rank
+        self.world = world
         self.balance = cfg.balance
         self.augment = Augmenter(cfg.crop_size, cfg.flip, cfg.rotate, cfg.color_jitter)
         sizes = torch.tensor([len(s) for s in data.styles], dtype=torch.float64)
         self.style_weights = torch.ones_like(sizes) if self.balance else sizes
 
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.world
+
+    @property
+    def rows(self) -> range:
+        """This rank's rows of the global batch."""
+        return range(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
+
     def content(self, gen: torch.Generator) -> torch.Tensor:
         images = self.data.content.images
-        picks = torch.randint(0, len(images), (self.batch_size,), generator=gen)
-        return torch.stack([self.augment(images[int(i)], gen) for i in picks])
+        picks = torch.randint(0, len(images), (self.global_batch,), generator=gen).tolist()
+        mine = self.rows
+        batch = []
+        for row, pick in enumerate(picks):
+            params = self.augment.draw(images[pick].shape, gen)
+            if row in mine:
+                batch.append(self.augment.apply(images[pick], params))
+        return torch.stack(batch)
 
     def style(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch of style images and their style labels."""
-        labels = torch.multinomial(self.style_weights, self.batch_size, True, generator=gen)
+        labels = torch.multinomial(self.style_weights, self.global_batch, True, generator=gen)
+        mine = self.rows
         batch = []
-        for label in labels.tolist():
+        for row, label in enumerate(labels.tolist()):
             images = self.data.styles[label].images
             pick = int(torch.randint(0, len(images), (1,), generator=gen))
-            batch.append(self.augment(images[pick], gen))
-        return torch.stack(batch), labels
+            params = self.augment.draw(images[pick].shape, gen)
+            if row in mine:
+                batch.append(self.augment.apply(images[pick], params))
+        return torch.stack(batch), labels[mine.start : mine.stop]

@@ -14,45 +14,60 @@ import torch.nn.functional as F
 AUTO_THRESHOLD = 500
 
 
-def diff_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Colour, translation (up to 1/8 of the side) and cutout (a 1/2-side hole) per image."""
-    x = _colour(x, gen)
-    x = _translate(x, gen, 0.125)
-    return _cutout(x, gen, 0.5)
+def diff_augment(
+    x: torch.Tensor, gen: torch.Generator, part: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """Colour, translation (up to 1/8 of the side) and cutout (a 1/2-side hole) per image.
 
-
-def _rand(n: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
-    return torch.rand(n, 1, 1, 1, generator=gen).to(device)
-
-
-def _colour(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    n = x.shape[0]
-    x = x + (_rand(n, gen, x.device) - 0.5)  # brightness (images are in [-1, 1])
-    mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_rand(n, gen, x.device) * 2) + mean  # saturation
-    mean = x.mean(dim=[1, 2, 3], keepdim=True)
-    return (x - mean) * (_rand(n, gen, x.device) + 0.5) + mean  # contrast
-
-
-def _translate(x: torch.Tensor, gen: torch.Generator, ratio: float) -> torch.Tensor:
+    `part` = (first, total): `x` holds rows first..first+len(x) of a batch of `total` images
+    (one rank's share under distributed training). Parameters are drawn for all `total` images
+    and this share's rows are used, so the result does not depend on how the batch is split.
+    """
     n, _, h, w = x.shape
-    sh, sw = max(1, int(h * ratio)), max(1, int(w * ratio))
-    dy = torch.randint(-sh, sh + 1, (n,), generator=gen).tolist()
-    dx = torch.randint(-sw, sw + 1, (n,), generator=gen).tolist()
+    first, total = part if part is not None else (0, n)
+    if not 0 <= first <= total - n:
+        raise ValueError(f"rows {first}..{first + n} are not inside a batch of {total}")
+    rows = slice(first, first + n)
+    # every draw is for the whole batch, in a fixed order: brightness, saturation, contrast,
+    # translation (y, x), cutout centre (y, x)
+    colour = [torch.rand(total, 1, 1, 1, generator=gen)[rows].to(x.device) for _ in range(3)]
+    sh, sw = max(1, int(h * 0.125)), max(1, int(w * 0.125))
+    dy = torch.randint(-sh, sh + 1, (total,), generator=gen)[rows].tolist()
+    dx = torch.randint(-sw, sw + 1, (total,), generator=gen)[rows].tolist()
+    cy = torch.randint(0, h, (total,), generator=gen)[rows]
+    cx = torch.randint(0, w, (total,), generator=gen)[rows]
+    x = _colour(x, *colour)
+    x = _translate(x, dy, dx, sh, sw)
+    return _cutout(x, cy, cx, 0.5)
+
+
+def _colour(
+    x: torch.Tensor, brightness: torch.Tensor, saturation: torch.Tensor, contrast: torch.Tensor
+) -> torch.Tensor:
+    x = x + (brightness - 0.5)  # images are in [-1, 1]
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * (saturation * 2) + mean
+    mean = x.mean(dim=[1, 2, 3], keepdim=True)
+    return (x - mean) * (contrast + 0.5) + mean
+
+
+def _translate(x: torch.Tensor, dy: list[int], dx: list[int], sh: int, sw: int) -> torch.Tensor:
+    _, _, h, w = x.shape
     padded = F.pad(x, (sw, sw, sh, sh))
     return torch.stack(
-        [padded[i, :, sh + dy[i] : sh + dy[i] + h, sw + dx[i] : sw + dx[i] + w] for i in range(n)]
+        [
+            padded[i, :, sh + dy[i] : sh + dy[i] + h, sw + dx[i] : sw + dx[i] + w]
+            for i in range(x.shape[0])
+        ]
     )
 
 
-def _cutout(x: torch.Tensor, gen: torch.Generator, ratio: float) -> torch.Tensor:
+def _cutout(x: torch.Tensor, cy: torch.Tensor, cx: torch.Tensor, ratio: float) -> torch.Tensor:
     n, _, h, w = x.shape
     ch, cw = max(1, int(h * ratio)), max(1, int(w * ratio))
-    cy = torch.randint(0, h, (n,), generator=gen).view(n, 1, 1)
-    cx = torch.randint(0, w, (n,), generator=gen).view(n, 1, 1)
     ys = torch.arange(h).view(1, h, 1)
     xs = torch.arange(w).view(1, 1, w)
-    hole = ((ys - cy).abs() <= ch // 2) & ((xs - cx).abs() <= cw // 2)
+    hole = ((ys - cy.view(n, 1, 1)).abs() <= ch // 2) & ((xs - cx.view(n, 1, 1)).abs() <= cw // 2)
     return x * (~hole).unsqueeze(1).to(x.device, x.dtype)
 
 

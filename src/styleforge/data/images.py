@@ -7,6 +7,7 @@ whatever its mode; transparency is composited on white. A file that cannot be us
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from styleforge.errors import ImageLoadError, StyleforgeError
+from styleforge.errors import ImageLoadError, ImageTooLargeError, NotAnImageError, StyleforgeError
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,39 @@ def load_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> I
         raise ImageLoadError(path, _os_reason(exc)) from None
     if size == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
+    return _decode(path, path, max_pixels)
+
+
+def decode_rgb(
+    data: bytes,
+    name: str = "upload",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    formats: Iterable[str] | None = None,
+) -> Image.Image:
+    """Decode image bytes (an HTTP upload) exactly as `load_rgb` decodes a file.
+
+    The format is read from the content, never from `name` (which only labels errors);
+    `formats` (Pillow names such as "PNG", "JPEG") narrows the decoders that may run."""
+    if not data:
+        raise ImageLoadError(name, "empty file (0 bytes)")
+    return _decode(io.BytesIO(data), name, max_pixels, formats)
+
+
+def _decode(
+    source: Path | io.BytesIO,
+    label: object,
+    max_pixels: int,
+    formats: Iterable[str] | None = None,
+) -> Image.Image:
+    """The one decoder: pixel guard before decoding, first frame, EXIF rotation, RGB."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(path) as img:
+            with Image.open(source, formats=list(formats) if formats else None) as img:
                 width, height = img.size
                 if width * height > max_pixels:
-                    raise ImageLoadError(
-                        path,
+                    raise ImageTooLargeError(
+                        label,
                         f"too many pixels ({width}x{height} > {max_pixels:,}); "
                         "possibly a decompression bomb",
                     )
@@ -60,13 +86,13 @@ def load_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> I
     except ImageLoadError:
         raise
     except UnidentifiedImageError:
-        raise ImageLoadError(path, "not an image file Pillow can read") from None
+        raise NotAnImageError(label, "not an image file Pillow can read") from None
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(path, f"possibly a decompression bomb ({exc})") from None
+        raise ImageTooLargeError(label, f"possibly a decompression bomb ({exc})") from None
     except PermissionError as exc:
-        raise ImageLoadError(path, _os_reason(exc)) from None
+        raise ImageLoadError(label, _os_reason(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageLoadError(path, f"corrupt or truncated image ({exc})") from None
+        raise ImageLoadError(label, f"corrupt or truncated image ({exc})") from None
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

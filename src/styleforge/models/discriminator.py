@@ -2,6 +2,10 @@
 
 Each style is judged against its own images: the output channel of the image's style is read.
 With 3 stride-2 layers and 64 base channels this is CycleGAN's 70x70 PatchGAN.
+
+`disc_input="luma"` makes it judge luminance only (texture, edges, shading) and not palette, like
+White-box Cartoonization's texture discriminator: when content and style sets differ in colour,
+an RGB discriminator teaches colour fringes that a colour anchor then has to fight.
 """
 
 from __future__ import annotations
@@ -11,17 +15,18 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from styleforge.config import ModelConfig
-from styleforge.models.layers import make_norm
+from styleforge.models.layers import luminance, make_norm
 
 
 class PatchDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig, num_outputs: int | None = None):
         super().__init__()
         outputs = num_outputs or cfg.num_styles
+        self.luma = cfg.disc_input == "luma"
         wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
         norm = "none" if cfg.spectral_norm else cfg.norm
         layers: list[nn.Module] = [
-            wrap(nn.Conv2d(3, cfg.ndf, 4, 2, 1)),
+            wrap(nn.Conv2d(1 if self.luma else 3, cfg.ndf, 4, 2, 1)),
             nn.LeakyReLU(0.2, True),
         ]
         ch = cfg.ndf
@@ -39,6 +44,8 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Logit maps (N, 1, h, w) for each image's own style."""
+        if self.luma:
+            x = luminance(x)
         out = self.net(x)
         index = labels.view(-1, 1, 1, 1).expand(-1, 1, *out.shape[2:])
         return out.gather(1, index)

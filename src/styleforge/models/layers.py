@@ -37,3 +37,11 @@ def conv(in_ch: int, out_ch: int, kernel: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(
         in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, padding_mode="reflect"
     )
+
+
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of R, G, B
+
+
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 1, H, W): the brightness people see, without the colour."""
+    return (x * x.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)

@@ -17,7 +17,7 @@ from torch import nn
 
 from styleforge.config import TrainConfig
 from styleforge.errors import ModelFileError, StyleforgeError
-from styleforge.modelfile import MODEL_FORMAT, STATE_FORMAT, read_file, write_file
+from styleforge.modelfile import MODEL_FORMAT, STATE_FORMAT, read_file, read_metadata, write_file
 
 MODEL_NAME = "model.safetensors"
 STATE_NAME = "train_state.safetensors"
@@ -34,6 +34,11 @@ def load_model_file(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, d
     tensors, meta = read_file(path, MODEL_FORMAT)
     config = _config_from(meta, path)
     return tensors, config, meta
+
+
+def read_model_config(path: Path) -> TrainConfig:
+    """A model file's config from its header alone (style names for listings, no weights)."""
+    return _config_from(read_metadata(path, MODEL_FORMAT), path)
 
 
 def _config_from(meta: dict[str, Any], path: Path) -> TrainConfig:

@@ -2,10 +2,19 @@
 
 Every step is re-seeded from (seed, step), EMA weights are what gets shipped, and checkpoints
 are written atomically every `save_every` steps, at the end and on Ctrl-C.
+
+Under torchrun (see `distributed` and docs/distributed.md) `--batch-size` is per process. Every
+rank draws the randomness of the whole global batch (images, augmentation, noise, DiffAugment)
+from the same per-step generator and keeps its own share of rows, and each network sits in its
+own DDP, so one step of N processes with batch b is one step of one process with batch N*b
+(up to float rounding; batch-mixing parts, reference steps and dropout, are per rank). Only rank
+0 writes files, logs and progress bars; checkpoints hold the unwrapped networks, so any number
+of processes resumes them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -20,18 +29,19 @@ from tqdm import tqdm
 from styleforge.config import TrainConfig
 from styleforge.data.datasets import BatchSampler, TrainingData
 from styleforge.data.diffaug import diff_augment, diffaug_enabled
-from styleforge.device import pick_device, set_threads
+from styleforge.device import set_threads
 from styleforge.errors import StyleforgeError
 from styleforge.losses import discriminator_loss, generator_loss, r1_penalty
-from styleforge.training import checkpoint
+from styleforge.training import checkpoint, distributed
+from styleforge.training.anchors import ContentAnchors
 from styleforge.training.monitor import LOSS_PLOT_NAME, MetricsLog, plot_losses, save_grid
 from styleforge.training.networks import Networks, nce_layer_ids
-from styleforge.training.seeding import seed_step
+from styleforge.training.seeding import seed_step, step_seed
 
 log = logging.getLogger(__name__)
 
 SAMPLE_IMAGES = 4
-COLOR_POOL = 8  # the colour term compares 8x8-pixel averages: colours, not edges or texture
+RANK_STREAM = 1000  # global-RNG stream of rank r > 0 (dropout masks differ between ranks)
 
 
 @dataclass
@@ -42,35 +52,118 @@ class TrainResult:
     interrupted: bool
 
 
+@dataclass
+class Wrapped:
+    """How the training step calls each network: through its own DDP when distributed, compiled
+    with `--compile`; the plain network (behind `distributed.Calls`) otherwise."""
+
+    gen: torch.nn.Module
+    mapping: torch.nn.Module
+    encoder: torch.nn.Module
+    disc: torch.nn.Module  # the discriminator step (parameters trained)
+    disc_fixed: torch.nn.Module  # generator steps (D frozen: no DDP, no gradient to reduce)
+    nce: torch.nn.Module | None = None
+    back_gen: torch.nn.Module | None = None
+    back_mapping: torch.nn.Module | None = None
+    disc_back: torch.nn.Module | None = None
+    disc_back_fixed: torch.nn.Module | None = None
+
+
+def training_precision(precision: str, device: torch.device) -> str:
+    """`auto` is bf16 autocast on CUDA and fp32 on the CPU (asked-for bf16 runs on both)."""
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" else "fp32"
+    return precision
+
+
 class Trainer:
     """Owns the networks, optimizers, data and run folder of one training run."""
 
     def __init__(self, config: TrainConfig, run_dir: Path, data: TrainingData | None = None):
         self.config = config
         self.run_dir = Path(run_dir)
-        self.device = pick_device(config.device)
+        self.world = distributed.setup(config.device)
+        self.device = self.world.device
         set_threads(config.threads)
         self.data = data if data is not None else TrainingData.load(config.data)
         if config.model.styles != self.data.style_names:
             config.model.styles = self.data.style_names
         config.validate()
-        torch.manual_seed(config.seed)  # network initialisation
+        self.precision = training_precision(config.precision, self.device)
+        torch.manual_seed(config.seed)  # network initialisation (the same on every rank)
         self.nets = Networks.build(config, self.device)
+        self.channels_last = self.device.type == "cuda"
+        if self.channels_last:  # NHWC: what cuDNN's fast convolutions (and bf16) want
+            for module in self.nets.modules().values():
+                module.to(memory_format=torch.channels_last)
+        trained = [m for name, m in self.nets.modules().items() if name != "ema"]
+        distributed.convert_batch_norm(trained, self.world)
         opt = config.optim
         betas = (opt.beta1, opt.beta2)
         self.opt_g = torch.optim.Adam(self.nets.generator_params(), lr=opt.lr, betas=betas)
         self.opt_d = torch.optim.Adam(
             self.nets.discriminator_params(), lr=opt.lr_d or opt.lr, betas=betas
         )
-        self.sampler = BatchSampler(self.data, config.data, config.batch_size)
+        self.sampler = BatchSampler(
+            self.data, config.data, config.batch_size, self.world.rank, self.world.size
+        )
         smallest = min(len(s) for s in self.data.styles)
         self.diffaug = diffaug_enabled(opt.diffaug, smallest)
         self.step = 0
         self.elapsed = 0.0
+        self.anchors = ContentAnchors(opt, self.device)
         self.nce_ids = nce_layer_ids(len(self.nets.net.generator.nce_channels), opt.nce_layers)
         self.sample_inputs = self.data.sample_inputs(
             SAMPLE_IMAGES, config.data.load_size, config.model.size_multiple
         )
+        self.w = self.wrap_networks()
+        if self.world.enabled:
+            log.info(
+                "batch %d per process x %d processes = %d per step",
+                config.batch_size,
+                self.world.size,
+                self.sampler.global_batch,
+            )
+
+    def wrap_networks(self) -> Wrapped:
+        nets, world, comp = self.nets, self.world, self.config.compile
+        # R1 differentiates through D twice: compiled graphs have no double backward
+        comp_d = comp and self.config.optim.r1_gamma == 0
+        if comp and not comp_d:
+            log.info("--compile: the discriminators stay eager (R1 needs double backward)")
+
+        def wrap(module, compiled=comp):
+            return None if module is None else distributed.wrap(module, world, compiled)
+
+        def fixed(wrapped):  # D in generator steps: frozen, so called outside DDP
+            return None if wrapped is None else distributed.unwrap(wrapped)
+
+        back = nets.back
+        disc, disc_back = wrap(nets.disc, comp_d), wrap(nets.disc_back, comp_d)
+        return Wrapped(
+            gen=wrap(nets.net.generator),
+            mapping=wrap(nets.net.mapping),
+            encoder=wrap(nets.net.encoder),
+            disc=disc,
+            disc_fixed=fixed(disc),
+            nce=wrap(nets.nce, False),  # tiny MLPs around a seeded randperm: left eager
+            back_gen=wrap(back.generator if back else None),
+            back_mapping=wrap(back.mapping if back else None),
+            disc_back=disc_back,
+            disc_back_fixed=fixed(disc_back),
+        )
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast for the forward passes (no gradient scaling needed for bf16)."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def to_device(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device, non_blocking=True)
+        if self.channels_last:
+            return images.contiguous(memory_format=torch.channels_last)
+        return images
 
     # ----------------------------------------------------------------- state
     @property
@@ -85,8 +178,15 @@ class Trainer:
         return {"g": self.opt_g, "d": self.opt_d}
 
     def save(self) -> None:
-        """Training state first (what resume reads), then the model file users ship."""
-        progress = {"step": self.step, "elapsed": self.elapsed}
+        """Training state first (what resume reads), then the model file users ship.
+
+        The networks are saved unwrapped (no DDP prefix), so any number of processes resumes."""
+        progress = {
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "world_size": self.world.size,
+            "batch_size": self.config.batch_size,
+        }
         checkpoint.save_state(
             self.state_path, self.nets.modules(), self.optimizers(), self.config, progress
         )
@@ -97,6 +197,17 @@ class Trainer:
         progress = checkpoint.load_state(self.state_path, self.nets.modules(), self.optimizers())
         self.step = int(progress["step"])
         self.elapsed = float(progress["elapsed"])
+        saved = int(progress.get("world_size", 1)) * int(progress.get("batch_size", 0))
+        now = self.sampler.global_batch
+        if saved and saved != now:
+            log.warning(
+                "the checkpoint trained with %d images per step, this run uses %d "
+                "(--batch-size %d x %d processes): the effective batch changes",
+                saved,
+                now,
+                self.config.batch_size,
+                self.world.size,
+            )
 
     # ----------------------------------------------------------------- loop
     def done(self) -> bool:
@@ -126,163 +237,202 @@ class Trainer:
         for group in self.opt_d.param_groups:
             group["lr"] = (opt.lr_d or opt.lr) * scale
 
+    def step_generator(self) -> torch.Generator:
+        """This step's generator: the same on every rank (it draws the whole global batch).
+
+        The global RNG (dropout) gets a stream of its own on ranks other than 0."""
+        gen = seed_step(self.config.seed, self.step)
+        if self.world.rank > 0:
+            torch.manual_seed(step_seed(self.config.seed, self.step, RANK_STREAM + self.world.rank))
+        return gen
+
     def run(self, stop_at: int | None = None) -> TrainResult:
         """Train until the step or time budget (or `stop_at`, for tests) is reached."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        cfg = self.config
-        metrics = MetricsLog(self.run_dir, resume_step=self.step)
+        cfg, main = self.config, self.world.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        metrics = MetricsLog(self.run_dir, resume_step=self.step) if main else None
         totals: dict[str, float] = defaultdict(float)
         counted = 0
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="training", unit="it", disable=None)
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            desc="training",
+            unit="it",
+            disable=None if main else True,
+        )
         interrupted = False
         try:
             while not self.done() and (stop_at is None or self.step < stop_at):
                 started = time.perf_counter()
                 self.set_learning_rate()
-                losses = self.train_step(seed_step(cfg.seed, self.step))
+                losses = self.train_step(self.step_generator())
                 self.step += 1
                 self.nets.ema.update(self.nets.net, self.step)
                 self.elapsed += time.perf_counter() - started
+                if cfg.time_budget is not None:  # every rank stops at the same step
+                    self.elapsed = distributed.from_main(self.elapsed, self.world)
                 for key, value in losses.items():
                     totals[key] += value
                 counted += 1
                 bar.update(1)
                 if self.step % cfg.log_every == 0:
                     means = {k: v / counted for k, v in totals.items()}
-                    metrics.write(self.step, {**means, "lr": self.opt_g.param_groups[0]["lr"]})
+                    if metrics is not None:
+                        lr = self.opt_g.param_groups[0]["lr"]
+                        metrics.write(self.step, {**means, "lr": lr})
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in means.items()})
                     totals.clear()
                     counted = 0
-                if self.step % cfg.sample_every == 0:
+                if main and self.step % cfg.sample_every == 0:
                     self.write_samples()
-                if self.step % cfg.save_every == 0:
+                if main and self.step % cfg.save_every == 0:
                     self.save()
         except KeyboardInterrupt:
             interrupted = True
             log.warning("interrupted at step %d; saving a checkpoint", self.step)
         finally:
             bar.close()
-            metrics.close()
-        self.save()
-        self.write_samples()
-        plot_losses(metrics.path, self.run_dir / LOSS_PLOT_NAME)
+            if metrics is not None:
+                metrics.close()
+        if main:
+            self.save()
+            self.write_samples()
+            plot_losses(metrics.path, self.run_dir / LOSS_PLOT_NAME)
+        if not interrupted:  # the other ranks return once rank 0's files are written
+            distributed.barrier(self.world)
         return TrainResult(self.model_path, self.step, self.elapsed, interrupted)
 
     # ----------------------------------------------------------------- one step
     def train_step(self, gen: torch.Generator) -> dict[str, float]:
-        """One discriminator update then one generator update; returns the losses."""
-        opt, nets = self.config.optim, self.nets
-        dev = self.device
-        content = self.sampler.content(gen).to(dev)
+        """One discriminator update then one generator update; returns the losses (means over
+        the ranks when distributed)."""
+        opt, nets, w = self.config.optim, self.nets, self.w
+        content = self.to_device(self.sampler.content(gen))
         style, labels = self.sampler.style(gen)
-        style, labels = style.to(dev), labels.to(dev)
+        style, labels = self.to_device(style), labels.to(self.device)
         use_ref = opt.ref_every > 0 and self.step % opt.ref_every == opt.ref_every - 1
-        codes = self.draw_codes(labels, style, use_ref, gen)
-        fake = nets.net(content, codes)
-        back_codes = back_fake = None
-        if nets.back is not None:
-            zeros = torch.zeros_like(labels)
-            back_codes = nets.back.style_codes(zeros, gen)
-            back_fake = nets.back(style, back_codes)
 
-        # discriminator
-        nets.disc.requires_grad_(True)
-        real_in = style.requires_grad_(opt.r1_gamma > 0)
-        real_logits = nets.disc(self.for_disc(real_in, gen), labels)
-        fake_logits = nets.disc(self.for_disc(fake.detach(), gen), labels)
-        loss_d = discriminator_loss(real_logits, fake_logits, opt.gan_loss)
-        losses = {"loss/d": float(loss_d.detach())}
-        if opt.r1_gamma > 0:
-            r1 = r1_penalty(real_logits, real_in)
-            loss_d = loss_d + 0.5 * opt.r1_gamma * r1
-            losses["loss/r1"] = float(r1.detach())
-        if nets.disc_back is not None:
-            zeros = torch.zeros_like(labels)
-            loss_db = discriminator_loss(
-                nets.disc_back(content, zeros),
-                nets.disc_back(back_fake.detach(), zeros),
-                opt.gan_loss,
-            )
-            loss_d = loss_d + loss_db
-            losses["loss/d_back"] = float(loss_db.detach())
+        # discriminator: real and fake forwards, then one backward (DDP reduces D's gradients)
+        with self.autocast():
+            codes = self.draw_codes(labels, style, use_ref, gen)
+            fake = w.gen(content, codes)
+            back_codes = back_fake = None
+            if nets.back is not None:
+                back_codes = self.noise_codes(w.back_mapping, torch.zeros_like(labels), gen)
+                back_fake = w.back_gen(style, back_codes)
+            nets.disc.requires_grad_(True)
+            real_in = style.requires_grad_(opt.r1_gamma > 0)
+            real_logits = w.disc(self.for_disc(real_in, gen), labels)
+            fake_logits = w.disc(self.for_disc(fake.detach(), gen), labels)
+            loss_d = discriminator_loss(real_logits, fake_logits, opt.gan_loss)
+            losses = {"loss/d": float(loss_d.detach())}
+            if opt.r1_gamma > 0:
+                r1 = r1_penalty(real_logits, real_in)
+                loss_d = loss_d + 0.5 * opt.r1_gamma * r1
+                losses["loss/r1"] = float(r1.detach())
+            if nets.disc_back is not None:
+                zeros = torch.zeros_like(labels)
+                loss_db = discriminator_loss(
+                    w.disc_back(content, zeros),
+                    w.disc_back(back_fake.detach(), zeros),
+                    opt.gan_loss,
+                )
+                loss_d = loss_d + loss_db
+                losses["loss/d_back"] = float(loss_db.detach())
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
         style = style.detach()
 
-        # generator
+        # generator: D frozen (called outside DDP: it has no gradient to reduce)
         nets.disc.requires_grad_(False)
-        fake_logits = nets.disc(self.for_disc(fake, gen), labels)
-        loss_g = opt.lambda_gan * generator_loss(fake_logits, opt.gan_loss)
-        losses["loss/g_gan"] = float(loss_g.detach())
-        for key, value in self.style_terms(
-            content, style, labels, codes, fake, use_ref, gen
-        ).items():
-            losses[f"loss/{key}"] = float(value.detach())
-            loss_g = loss_g + value
-        content_loss = self.content_loss(content, style, fake, codes, back_codes, back_fake, gen)
-        if opt.lambda_color > 0:
-            content_loss["color"] = opt.lambda_color * F.l1_loss(
-                F.avg_pool2d(fake, COLOR_POOL), F.avg_pool2d(content, COLOR_POOL)
+        with self.autocast():
+            fake_logits = w.disc_fixed(self.for_disc(fake, gen), labels)
+            loss_g = opt.lambda_gan * generator_loss(fake_logits, opt.gan_loss)
+            losses["loss/g_gan"] = float(loss_g.detach())
+            for key, value in self.style_terms(
+                content, style, labels, codes, fake, use_ref, gen
+            ).items():
+                losses[f"loss/{key}"] = float(value.detach())
+                loss_g = loss_g + value
+            content_loss = self.content_loss(
+                content, style, fake, codes, back_codes, back_fake, gen
             )
-        for key, value in content_loss.items():
-            losses[f"loss/{key}"] = float(value.detach())
-            loss_g = loss_g + value
+            content_loss.update(self.anchors(content, fake))
+            for key, value in content_loss.items():
+                losses[f"loss/{key}"] = float(value.detach())
+                loss_g = loss_g + value
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
+        losses = distributed.all_mean(losses, self.world)  # every rank sees the same numbers
         if not math.isfinite(losses["loss/g_gan"]) or not math.isfinite(losses["loss/d"]):
             raise StyleforgeError(f"training diverged at step {self.step} (non-finite loss)")
         return losses
 
+    def noise_codes(
+        self, mapping: torch.nn.Module, labels: torch.Tensor, gen: torch.Generator
+    ) -> torch.Tensor:
+        """Style codes from fresh noise: drawn for the global batch, this rank's rows kept."""
+        rows = self.sampler.rows
+        latent = self.nets.net.mapping.latent_dim
+        z = torch.randn(self.sampler.global_batch, latent, generator=gen)[rows.start : rows.stop]
+        return mapping(z.to(self.device), labels)
+
     def draw_codes(
         self, labels: torch.Tensor, refs: torch.Tensor, use_ref: bool, gen: torch.Generator
     ) -> torch.Tensor:
-        """Style codes from noise, or (reference steps) from the encoder on style images."""
-        net = self.nets.net
+        """Style codes from noise, or (reference steps) from the encoder on style images.
+
+        A reference is another image of the same style in this rank's share of the batch: the
+        permutation is drawn for the global batch and restricted to this rank's rows."""
         if use_ref:
-            order = torch.randperm(refs.shape[0], generator=gen).to(refs.device)
+            perm = torch.randperm(self.sampler.global_batch, generator=gen)
+            first, n = self.sampler.rows.start, refs.shape[0]
+            order = (perm[(perm >= first) & (perm < first + n)] - first).to(refs.device)
             same_style = labels[order] == labels
-            order = torch.where(same_style, order, torch.arange(len(order), device=refs.device))
-            return net.encoder(refs[order], labels)
-        return net.style_codes(labels, gen)
+            order = torch.where(same_style, order, torch.arange(n, device=refs.device))
+            return self.w.encoder(refs[order], labels)
+        return self.noise_codes(self.w.mapping, labels, gen)
 
     def for_disc(self, images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """What the discriminator sees: differentiably augmented images when DiffAugment is on."""
-        return diff_augment(images, gen) if self.diffaug else images
+        if not self.diffaug:
+            return images
+        return diff_augment(images, gen, (self.sampler.rows.start, self.sampler.global_batch))
 
     def style_terms(self, content, style, labels, codes, fake, use_ref, gen):
         """Style reconstruction and diversity (StarGAN v2), already weighted; {} when off."""
-        opt, net = self.config.optim, self.nets.net
+        opt, w = self.config.optim, self.w
         terms = {}
         if opt.lambda_sty > 0:
-            terms["sty"] = opt.lambda_sty * F.l1_loss(net.encoder(fake, labels), codes)
+            terms["sty"] = opt.lambda_sty * F.l1_loss(w.encoder(fake, labels), codes)
         ds_weight = opt.lambda_ds * (1.0 - self.progress_fraction())
         if ds_weight > 0:
             other = self.draw_codes(labels, style, use_ref, gen)
-            fake2 = net(content, other)
+            fake2 = w.gen(content, other)
             terms["ds"] = -ds_weight * (fake - fake2.detach()).abs().mean()
         return terms
 
     def content_loss(self, content, style, fake, codes, back_codes, back_fake, gen):
         """The content-preserving terms of the chosen `content_loss`, already weighted."""
-        opt, nets = self.config.optim, self.nets
+        opt, nets, w = self.config.optim, self.nets, self.w
         kind = opt.content_loss
         if kind == "identity":
             return {"pixel": opt.lambda_pixel * F.l1_loss(fake, content)}
         if kind == "nce":
-            gen_net = nets.net.generator
-            loss = nets.nce(
-                self.nce_feats(gen_net.encode(content, codes)),
-                self.nce_feats(gen_net.encode(fake, codes)),
+            loss = w.nce(
+                self.nce_feats(w.gen(content, codes, method="encode")),
+                self.nce_feats(w.gen(fake, codes, method="encode")),
                 gen,
             )
             terms = {"nce": opt.lambda_nce * loss}
             if opt.nce_idt:
-                same = nets.net(style, codes)
-                idt = nets.nce(
-                    self.nce_feats(gen_net.encode(style, codes)),
-                    self.nce_feats(gen_net.encode(same, codes)),
+                same = w.gen(style, codes)
+                idt = w.nce(
+                    self.nce_feats(w.gen(style, codes, method="encode")),
+                    self.nce_feats(w.gen(same, codes, method="encode")),
                     gen,
                 )
                 terms["nce_idt"] = opt.lambda_nce * idt
@@ -290,12 +440,12 @@ class Trainer:
         if kind == "cycle":
             zeros = torch.zeros(content.shape[0], dtype=torch.long, device=content.device)
             nets.disc_back.requires_grad_(False)
-            adv_back = generator_loss(nets.disc_back(back_fake, zeros), opt.gan_loss)
-            cycle = F.l1_loss(nets.back(fake, back_codes), content) + F.l1_loss(
-                nets.net(back_fake, codes), style
+            adv_back = generator_loss(w.disc_back_fixed(back_fake, zeros), opt.gan_loss)
+            cycle = F.l1_loss(w.back_gen(fake, back_codes), content) + F.l1_loss(
+                w.gen(back_fake, codes), style
             )
-            identity = F.l1_loss(nets.net(style, codes), style) + F.l1_loss(
-                nets.back(content, back_codes), content
+            identity = F.l1_loss(w.gen(style, codes), style) + F.l1_loss(
+                w.back_gen(content, back_codes), content
             )
             nets.disc_back.requires_grad_(True)
             return {
@@ -321,8 +471,18 @@ class Trainer:
         save_grid(self.run_dir / "samples" / f"step_{self.step:06d}.png", rows)
 
 
-def resume_trainer(run_dir: Path, steps: int | None = None, time_budget: float | None = None):
-    """A Trainer restored from a run folder's training state; steps/time can be extended."""
+def resume_trainer(
+    run_dir: Path,
+    steps: int | None = None,
+    time_budget: float | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+):
+    """A Trainer restored from a run folder's training state; steps/time can be extended.
+
+    Any number of processes resumes any checkpoint. `batch_size` (per process) keeps the
+    effective batch when the number of processes changes; `device` moves a run, say from GPUs
+    to a CPU."""
     state = Path(run_dir) / checkpoint.STATE_NAME
     if not state.exists():
         raise StyleforgeError(f"nothing to resume: {state} does not exist")
@@ -331,6 +491,10 @@ def resume_trainer(run_dir: Path, steps: int | None = None, time_budget: float |
         config.steps = steps
     if time_budget is not None:
         config.time_budget = time_budget
+    if batch_size is not None:
+        config.batch_size = batch_size
+    if device is not None:
+        config.device = device
     trainer = Trainer(config, run_dir)
     trainer.restore()
     return trainer

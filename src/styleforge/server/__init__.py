@@ -1,0 +1,1 @@
+"""`styleforge serve`: a web page and HTTP API around the same `Stylizer` as the CLI."""

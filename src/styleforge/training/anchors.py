@@ -1,0 +1,58 @@
+"""Anchors that tie each output to its own input, beside the content loss of the chosen kind.
+
+Colour: L1 between block averages (`color_pool` pixels a side) of output and input: keeps the
+palette and layout, leaves edges and texture free. With `luma_pool` set, luminance is compared on
+its own, coarser blocks and the colour blocks see chroma only: an ink line may darken an edge
+without a compensating bright fringe beside it, but may not paint it a new colour.
+
+Features: L1 between EfficientNet-Lite0 feature maps of output and input: keeps what things are
+(as CartoonGAN's VGG content loss does), leaves colour and fine texture freer.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from styleforge.config import OptimConfig
+from styleforge.models.layers import luminance
+
+FEATURE_BLOCK = 4  # EfficientNet-Lite0 block whose output (stride 8, 40 channels) is compared
+
+
+def _block_l1(a: torch.Tensor, b: torch.Tensor, pool: int) -> torch.Tensor:
+    return F.l1_loss(F.avg_pool2d(a, pool), F.avg_pool2d(b, pool))
+
+
+class ContentAnchors:
+    """The weighted anchor terms that are switched on; {} when both weights are 0."""
+
+    def __init__(self, optim: OptimConfig, device: torch.device):
+        self.lambda_color = optim.lambda_color
+        self.color_pool = optim.color_pool
+        self.luma_pool = optim.luma_pool
+        self.lambda_feat = optim.lambda_feat
+        self.features = None
+        if self.lambda_feat > 0:
+            from styleforge.evaluation.features import EfficientNetLite0
+
+            self.features = EfficientNetLite0(device)
+
+    def __call__(self, content: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        terms = {}
+        if self.lambda_color > 0:
+            terms["color"] = self.lambda_color * self.colour_distance(content, fake)
+        if self.features is not None:
+            to_net = self.features.from_signed_unit
+            with torch.no_grad():
+                target = self.features.feature_maps(to_net(content), stop=FEATURE_BLOCK)[-1]
+            mapped = self.features.feature_maps(to_net(fake), stop=FEATURE_BLOCK)[-1]
+            terms["feat"] = self.lambda_feat * F.l1_loss(mapped, target)
+        return terms
+
+    def colour_distance(self, content: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        if not self.luma_pool:
+            return _block_l1(fake, content, self.color_pool)
+        luma_f, luma_c = luminance(fake), luminance(content)
+        chroma = _block_l1(fake - luma_f, content - luma_c, self.color_pool)
+        return chroma + _block_l1(luma_f, luma_c, self.luma_pool)

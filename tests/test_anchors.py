@@ -1,0 +1,74 @@
+"""Content anchors: the colour term sees block colours, the feature term sees what things are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import real_photo, tiny_config
+from styleforge.config import OptimConfig
+from styleforge.training.anchors import ContentAnchors
+from styleforge.training.trainer import Trainer
+
+
+def _photo_tensor(name: str = "chelsea", size: int = 64) -> torch.Tensor:
+    arr = np.asarray(real_photo(name, size))[:size, :size]
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def test_colour_term_ignores_changes_inside_a_block_and_sees_colour_shifts() -> None:
+    anchors = ContentAnchors(OptimConfig(lambda_color=1.0, color_pool=8), torch.device("cpu"))
+    x = _photo_tensor()
+    assert float(anchors(x, x)["color"]) == 0.0
+    # +-0.2 alternating by pixel: zero mean over each 8x8 block (an edge drawn darker and lighter)
+    checker = (torch.arange(64).view(1, 64) + torch.arange(64).view(64, 1)) % 2 * 0.4 - 0.2
+    assert float(anchors(x, x + checker)["color"]) == pytest.approx(0.0, abs=1e-6)
+    warm = x + torch.tensor([0.2, 0.0, -0.2]).view(1, 3, 1, 1)
+    assert float(anchors(x, warm)["color"]) == pytest.approx(0.4 / 3, rel=1e-3)
+
+
+def test_feature_term_is_zero_for_the_input_and_trains_the_output() -> None:
+    anchors = ContentAnchors(OptimConfig(lambda_feat=1.0), torch.device("cpu"))
+    assert "color" not in anchors(_photo_tensor(), _photo_tensor())
+    x = _photo_tensor()
+    assert float(anchors(x, x)["feat"]) == pytest.approx(0.0, abs=1e-6)
+    other = _photo_tensor("coffee").requires_grad_(True)
+    loss = anchors(x, other)["feat"]
+    loss.backward()
+    assert float(loss.detach()) > 0.1
+    assert other.grad is not None and float(other.grad.abs().sum()) > 0
+    # the frozen feature network is not trained
+    assert all(not p.requires_grad for p in anchors.features.net.parameters())
+
+
+def test_training_with_both_anchors_logs_them(tmp_path: Path, photo_dirs) -> None:
+    content, style = photo_dirs
+    config = tiny_config(content, style, steps=2)
+    config.optim.lambda_color, config.optim.lambda_feat, config.optim.color_pool = 5.0, 0.5, 4
+    Trainer(config, tmp_path / "run").run()
+    rows = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert rows and rows[-1]["loss/color"] > 0 and rows[-1]["loss/feat"] > 0
+
+
+def test_luma_pool_frees_compensated_luminance_but_not_colour_fringes() -> None:
+    cpu = torch.device("cpu")
+    rgb = ContentAnchors(OptimConfig(lambda_color=1.0, color_pool=4), cpu)
+    split = ContentAnchors(OptimConfig(lambda_color=1.0, color_pool=4, luma_pool=32), cpu)
+    x = _photo_tensor()
+    # a dark line with a light one 8 pixels away: zero net luminance over a 32-pixel block
+    ink = x.clone()
+    ink[..., 8:10, :] -= 0.3
+    ink[..., 16:18, :] += 0.3
+    assert float(rgb(x, ink)["color"]) > 0.01
+    assert float(split(x, ink)["color"]) == pytest.approx(0.0, abs=1e-6)
+    # a red fringe of unchanged luminance: the chroma blocks still see it
+    fringe = x.clone()
+    fringe[:, 0, 8:10, :] += 0.3
+    fringe[:, 1:, 8:10, :] -= 0.3 * 0.299 / (0.587 + 0.114)
+    assert float(split(x, fringe)["color"]) > 0.5 * float(rgb(x, fringe)["color"]) > 0

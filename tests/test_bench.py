@@ -1,0 +1,52 @@
+"""`styleforge bench --json` on a tiny size, inside the test suite; MAC counts of the presets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from styleforge.bench.macs import generator_macs
+from styleforge.cli import main
+from styleforge.config import ModelConfig, apply_preset
+
+
+def preset(name: str) -> ModelConfig:
+    model = ModelConfig()
+    apply_preset(model, name)
+    return model
+
+
+def test_lite_is_under_3_gmacs_and_resnet9_is_cyclegans_size() -> None:
+    lite = generator_macs(preset("lite"), 256, 256)
+    resnet9 = generator_macs(preset("resnet9"), 256, 256)
+    assert lite < 3e9
+    # resize+conv upsampling counts like GAN Compression's 56.8 G (real CycleGAN: 49.6 G)
+    assert 56e9 < resnet9 < 58e9
+
+
+def test_bench_json_tiny(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bench", "--json", "--sizes", "32", "--presets", "lite", "--backends", "fp32,onnx"]
+    assert main([*argv, "--repeats", "2", "--threads", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"] == "inference" and report["machine"]["threads"] == 1
+    rows = {(r["preset"], r["backend"]): r for r in report["rows"]}
+    assert set(rows) == {("lite", "fp32"), ("lite", "onnx")}  # the reference is measured, not shown
+    for row in rows.values():
+        assert row["size"] == 32 and row["median_ms"] > 0 and row["peak_rss_mib"] > 0
+        assert row["vs_resnet9_fp32"] > 1  # lite is faster than ResNet-9 at the same size
+        assert row["gmacs"] == pytest.approx(generator_macs(preset("lite"), 32, 32) / 1e9)
+
+
+def test_bench_train_json_tiny(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bench", "--train", "--json", "--presets", "lite", "--content-losses", "nce"]
+    assert main([*argv, "--crop-size", "32", "--batch-size", "1", "--repeats", "1"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert row["preset"] == "lite" and row["content_loss"] == "nce"
+    assert row["iterations_per_s"] > 0 and row["peak_rss_mib"] > 0
+
+
+def test_bench_rejects_bad_lists(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--sizes", "big"]) == 1
+    assert capsys.readouterr().err.startswith("error:")
+    assert main(["bench", "--backends", "gpu", "--sizes", "32", "--presets", "lite"]) == 1
