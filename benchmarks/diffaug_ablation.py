@@ -44,16 +44,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=DEMO_STEPS, help="steps per run")
     parser.add_argument("--minutes", type=float, default=12.0, help="time cap per run")
     parser.add_argument("--out", type=Path, default=Path("runs/diffaug"), help="work folder")
+    parser.add_argument(
+        "--modes", default="off,on", help="DiffAugment settings to run (default off,on)"
+    )
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
     args = parser.parse_args()
     if args.out.exists():
         shutil.rmtree(args.out)
     data = build_demo_data(args.out / "data")
     style20 = twenty_crops(data.style, args.out / "data" / "style20")
     rows = {}
-    for mode in ("off", "on"):
+    for mode in args.modes.split(","):
         config = demo_config(args.out / "data", args.steps, args.minutes, "lite", seed=0)
         config.data.style = str(style20)
         config.optim.diffaug = mode
+        config.threads = args.threads
         run = args.out / f"diffaug_{mode}"
         trained = Trainer(config, run).run()
         scores = score_paired(

@@ -81,6 +81,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "log_every": (None, "log_every"),
     "sample_every": (None, "sample_every"),
     "save_every": (None, "save_every"),
+    "max_bad_steps": (None, "max_bad_steps"),
 }
 
 
@@ -180,6 +181,13 @@ def _add_train(sub: Any) -> None:
     run.add_argument("--log-every", type=int, help="steps between metric log lines (default 10)")
     run.add_argument("--sample-every", type=int, help="steps between sample grids (default 200)")
     run.add_argument("--save-every", type=int, help="steps between checkpoints (default 500)")
+    run.add_argument(
+        "--max-bad-steps",
+        type=int,
+        metavar="N",
+        help="skip steps with a NaN/inf loss or gradient; after N in a row, roll back to the "
+        "last checkpoint with half the learning rate (default 5)",
+    )
 
     net = p.add_argument_group("networks")
     net.add_argument(

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from styleforge.atomic import atomic_write_bytes
 from styleforge.errors import StyleforgeError
 
 GAN_LOSSES = ("bce", "lsgan", "hinge")
@@ -128,6 +129,7 @@ class TrainConfig:
     log_every: int = 10
     sample_every: int = 200
     save_every: int = 500
+    max_bad_steps: int = 5  # non-finite steps in a row before rolling back to the checkpoint
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,7 +143,7 @@ class TrainConfig:
         return _build(cls, raw, "")
 
     def save_yaml(self, path: Path) -> None:
-        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        atomic_write_bytes(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False).encode())
 
     @classmethod
     def load_yaml(cls, path: Path) -> TrainConfig:
@@ -180,6 +182,7 @@ class TrainConfig:
         _positive("--log-every", self.log_every)
         _positive("--sample-every", self.sample_every)
         _positive("--save-every", self.save_every)
+        _positive("--max-bad-steps", self.max_bad_steps)
         if m.n_down < 1 or m.n_down > 5:
             raise StyleforgeError(f"--n-down must be between 1 and 5, got {m.n_down}")
         if m.n_blocks < 1:

@@ -42,9 +42,7 @@ class DemoResult:
     report: str
 
 
-def demo_config(
-    data_root: Path, steps: int, minutes: float, preset: str, seed: int
-) -> TrainConfig:
+def demo_config(data_root: Path, steps: int, minutes: float, preset: str, seed: int) -> TrainConfig:
     """The demo's training recipe: images at their native demo scale, 128-pixel crops."""
     config = TrainConfig(seed=seed, steps=steps, time_budget=minutes)
     apply_preset(config.model, preset)

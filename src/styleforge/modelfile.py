@@ -117,9 +117,14 @@ def _check_header(path: Path, data: bytes, size: int | None = None) -> dict[str,
         if name == "__metadata__":
             continue
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2 and offsets[1] <= body):
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(o) is int for o in offsets)
+            and 0 <= offsets[0] <= offsets[1] <= body
+        ):
             raise ModelFileError(f"{path} is truncated or corrupt (tensor {name!r})")
     meta = header.get("__metadata__") or {}
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{not_ours} (metadata is not a mapping)")
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ModelFileError(f"{not_ours} (metadata is not a mapping of strings)")
     return meta

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from styleforge.atomic import atomic_write_bytes
-from styleforge.data.images import iter_image_files, load_many, require_folder
+from styleforge.data.images import iter_image_files, load_many, load_rgb, require_folder
 from styleforge.errors import StyleforgeError
 from styleforge.evaluation.distances import small_set_warning
 from styleforge.evaluation.features import EfficientNetLite0
@@ -118,7 +118,7 @@ def stylize_all(
 def score_paired_rows(rows: list[Evaluated], tests: list[TestImage]) -> None:
     for row in rows:
         per = [
-            PairedScores.of(Image.open(out), Image.open(test.reference))
+            PairedScores.of(load_rgb(out), load_rgb(test.reference))  # upright, 8-bit RGB
             for out, test in zip(row.outputs, tests, strict=True)
         ]
         mean = PairedScores.mean(per)

@@ -36,7 +36,11 @@ def ssim(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
     x, y = _as_array(a), _as_array(b)
     win = min(7, *x.shape[:2])
     win -= 1 - win % 2  # odd window no larger than the image
-    return float(structural_similarity(x, y, channel_axis=-1, data_range=255, win_size=win))
+    return float(
+        structural_similarity(
+            x, y, channel_axis=-1, data_range=255, win_size=win, use_sample_covariance=win > 1
+        )
+    )  # a 1- or 2-pixel side: a 1x1 window, whose sample covariance would divide by zero
 
 
 @dataclass

@@ -65,4 +65,6 @@ def content_ssim(inp: ImageArray, out: ImageArray) -> float:
     a, b = luminance(inp), luminance(out)
     win = min(7, *a.shape)
     win -= 1 - win % 2
-    return float(structural_similarity(a, b, data_range=255, win_size=win))
+    return float(
+        structural_similarity(a, b, data_range=255, win_size=win, use_sample_covariance=win > 1)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import torch
 
+from styleforge.atomic import atomic_write_bytes
 from styleforge.data.augment import unit_to_uint8
 
 log = logging.getLogger(__name__)
@@ -24,8 +26,12 @@ class MetricsLog:
         self.path = run_dir / METRICS_NAME
         if resume_step and self.path.exists():
             # drop lines from after the checkpoint we resume from, so the history has no repeats
-            kept = [row for row in read_metrics(self.path) if row["step"] <= resume_step]
-            self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
+            kept = [row for row in read_metrics(self.path) if row.get("step", 0) <= resume_step]
+            text = "".join(json.dumps(row) + "\n" for row in kept)
+            try:
+                atomic_write_bytes(self.path, text.encode())  # a kill here keeps the old history
+            except OSError as exc:  # disk full: keep training, the history has repeats
+                log.warning("%s", exc)
         elif self.path.exists():
             self.path.unlink()
         self.writer = None
@@ -39,8 +45,11 @@ class MetricsLog:
 
     def write(self, step: int, values: dict[str, float]) -> None:
         row = {"step": step, **{k: round(float(v), 6) for k, v in values.items()}}
-        with self.path.open("a") as handle:
-            handle.write(json.dumps(row) + "\n")
+        try:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps(row) + "\n")
+        except OSError as exc:  # disk full: the checkpoints matter, the log line does not
+            log.warning("metrics line for step %d not written: %s", step, exc)
         if self.writer:
             for key, value in values.items():
                 self.writer.add_scalar(key, value, step)
@@ -55,9 +64,11 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     rows = []
     for line in path.read_text().splitlines():
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(row, dict):
+            rows.append(row)
     return rows
 
 
@@ -96,5 +107,6 @@ def save_grid(path: Path, rows: list[torch.Tensor]) -> None:
     from PIL import Image
 
     grid = image_grid(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid.permute(1, 2, 0).numpy()).save(path)
+    buffer = io.BytesIO()
+    Image.fromarray(grid.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())

@@ -1,7 +1,13 @@
 """The training loop: one discriminator step and one generator step per iteration.
 
 Every step is re-seeded from (seed, step), EMA weights are what gets shipped, and checkpoints
-are written atomically every `save_every` steps, at the end and on Ctrl-C.
+are written atomically at the start, every `save_every` steps, at the end and on Ctrl-C, so a
+run killed at any moment resumes (stale temp files of a killed write are removed on start).
+
+A step whose loss or gradients are not finite is skipped (no optimizer or EMA update); after
+`max_bad_steps` of them in a row the run rolls back to its last checkpoint with half the
+learning rate, and gives up with an error after `MAX_ROLLBACKS` rollbacks. A network with a
+NaN is never written.
 
 Under torchrun (see `distributed` and docs/distributed.md) `--batch-size` is per process. Every
 rank draws the randomness of the whole global batch (images, augmentation, noise, DiffAugment)
@@ -16,9 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from styleforge.atomic import WriteError, remove_stale_temps
 from styleforge.config import TrainConfig
 from styleforge.data.datasets import BatchSampler, TrainingData
 from styleforge.data.diffaug import diff_augment, diffaug_enabled
@@ -42,6 +49,11 @@ log = logging.getLogger(__name__)
 
 SAMPLE_IMAGES = 4
 RANK_STREAM = 1000  # global-RNG stream of rank r > 0 (dropout masks differ between ranks)
+MAX_ROLLBACKS = 5  # divergence rollbacks before a run gives up
+ROLLBACK_LR_FACTOR = 0.5  # each rollback multiplies the learning rates by this
+
+# test hook: (step, "d" or "g", loss) -> loss; lets tests inject NaN/inf into a real run
+FaultHook = Callable[[int, str, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -111,6 +123,10 @@ class Trainer:
         self.diffaug = diffaug_enabled(opt.diffaug, smallest)
         self.step = 0
         self.elapsed = 0.0
+        self.lr_scale = 1.0  # lowered by divergence rollbacks; saved with the state
+        self.rollbacks = 0
+        self.bad_in_a_row = 0
+        self.fault_hook: FaultHook | None = None
         self.anchors = ContentAnchors(opt, self.device)
         self.nce_ids = nce_layer_ids(len(self.nets.net.generator.nce_channels), opt.nce_layers)
         self.sample_inputs = self.data.sample_inputs(
@@ -186,7 +202,15 @@ class Trainer:
             "elapsed": self.elapsed,
             "world_size": self.world.size,
             "batch_size": self.config.batch_size,
+            "lr_scale": self.lr_scale,
+            "rollbacks": self.rollbacks,
         }
+        for name, module in self.nets.modules().items():
+            if not all(bool(torch.isfinite(t).all()) for t in module.state_dict().values()):
+                raise StyleforgeError(
+                    f"the {name} network holds NaN or inf at step {self.step}; not saved "
+                    f"(the checkpoint in {self.run_dir} is unchanged)"
+                )
         checkpoint.save_state(
             self.state_path, self.nets.modules(), self.optimizers(), self.config, progress
         )
@@ -197,6 +221,9 @@ class Trainer:
         progress = checkpoint.load_state(self.state_path, self.nets.modules(), self.optimizers())
         self.step = int(progress["step"])
         self.elapsed = float(progress["elapsed"])
+        self.lr_scale = float(progress.get("lr_scale", 1.0))
+        self.rollbacks = int(progress.get("rollbacks", 0))
+        self.bad_in_a_row = 0
         saved = int(progress.get("world_size", 1)) * int(progress.get("batch_size", 0))
         now = self.sampler.global_batch
         if saved and saved != now:
@@ -232,6 +259,7 @@ class Trainer:
         scale = 1.0
         if opt.decay_start < 1.0 and frac > opt.decay_start:
             scale = max(0.0, (1.0 - frac) / (1.0 - opt.decay_start))
+        scale *= self.lr_scale
         for group in self.opt_g.param_groups:
             group["lr"] = opt.lr * scale
         for group in self.opt_d.param_groups:
@@ -251,6 +279,11 @@ class Trainer:
         cfg, main = self.config, self.world.is_main
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (self.run_dir, self.run_dir / "samples"):
+                for stale in remove_stale_temps(folder):
+                    log.info("removed %s, left by a killed write", stale.name)
+            if not self.state_path.exists():  # something to resume (and roll back to) at once
+                self.save()
         metrics = MetricsLog(self.run_dir, resume_step=self.step) if main else None
         totals: dict[str, float] = defaultdict(float)
         counted = 0
@@ -268,15 +301,22 @@ class Trainer:
                 self.set_learning_rate()
                 losses = self.train_step(self.step_generator())
                 self.step += 1
-                self.nets.ema.update(self.nets.net, self.step)
+                if self.bad_in_a_row == 0:
+                    self.nets.ema.update(self.nets.net, self.step)
                 self.elapsed += time.perf_counter() - started
+                if self.bad_in_a_row >= cfg.max_bad_steps:
+                    self.roll_back()
+                    bar.n = self.step
+                    bar.refresh()
+                    continue
                 if cfg.time_budget is not None:  # every rank stops at the same step
                     self.elapsed = distributed.from_main(self.elapsed, self.world)
-                for key, value in losses.items():
-                    totals[key] += value
-                counted += 1
+                if losses:  # empty for a skipped (non-finite) step
+                    for key, value in losses.items():
+                        totals[key] += value
+                    counted += 1
                 bar.update(1)
-                if self.step % cfg.log_every == 0:
+                if self.step % cfg.log_every == 0 and counted:
                     means = {k: v / counted for k, v in totals.items()}
                     if metrics is not None:
                         lr = self.opt_g.param_groups[0]["lr"]
@@ -287,7 +327,7 @@ class Trainer:
                 if main and self.step % cfg.sample_every == 0:
                     self.write_samples()
                 if main and self.step % cfg.save_every == 0:
-                    self.save()
+                    self.save_or_warn()
         except KeyboardInterrupt:
             interrupted = True
             log.warning("interrupted at step %d; saving a checkpoint", self.step)
@@ -341,8 +381,11 @@ class Trainer:
                 loss_d = loss_d + loss_db
                 losses["loss/d_back"] = float(loss_db.detach())
         self.opt_d.zero_grad(set_to_none=True)
+        loss_d = self.inject("d", loss_d)
         loss_d.backward()
-        self.opt_d.step()
+        d_ok = self.all_finite(loss_d, self.nets.discriminator_params())
+        if d_ok:  # a bad step still runs its generator pass: DDP expects every backward
+            self.opt_d.step()
         style = style.detach()
 
         # generator: D frozen (called outside DDP: it has no gradient to reduce)
@@ -364,12 +407,77 @@ class Trainer:
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
         self.opt_g.zero_grad(set_to_none=True)
+        loss_g = self.inject("g", loss_g)
         loss_g.backward()
+        if not (self.all_finite(loss_g, self.nets.generator_params()) and d_ok):
+            return self.skip_step("generator" if d_ok else "discriminator")
         self.opt_g.step()
-        losses = distributed.all_mean(losses, self.world)  # every rank sees the same numbers
-        if not math.isfinite(losses["loss/g_gan"]) or not math.isfinite(losses["loss/d"]):
-            raise StyleforgeError(f"training diverged at step {self.step} (non-finite loss)")
-        return losses
+        self.bad_in_a_row = 0
+        return distributed.all_mean(losses, self.world)  # every rank sees the same numbers
+
+    # ----------------------------------------------------------------- divergence
+    def inject(self, which: str, loss: torch.Tensor) -> torch.Tensor:
+        """The loss, or what the test-only `fault_hook` makes of it."""
+        return loss if self.fault_hook is None else self.fault_hook(self.step, which, loss)
+
+    def all_finite(self, loss: torch.Tensor, params: list[torch.nn.Parameter]) -> bool:
+        """Whether the loss and every gradient are finite, agreed by every rank (one sync)."""
+        total = loss.detach().double().sum()
+        grads = [p.grad.detach() for p in params if p.grad is not None]
+        if grads:
+            total = total + torch.stack(torch._foreach_norm(grads)).double().sum()
+        ok = 1.0 if bool(torch.isfinite(total)) else 0.0
+        if self.world.enabled:  # a NaN on one rank skips the step on all of them
+            ok = distributed.all_mean({"ok": ok}, self.world)["ok"]
+        return ok > 0.999
+
+    def skip_step(self, which: str) -> dict[str, float]:
+        """Drop this step's update (the networks keep their weights); {} marks it skipped."""
+        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.bad_in_a_row += 1
+        log.warning(
+            "step %d: NaN or inf in the %s loss or gradients; step skipped (%d in a row, "
+            "rollback at %d)",
+            self.step,
+            which,
+            self.bad_in_a_row,
+            self.config.max_bad_steps,
+        )
+        return {}
+
+    def roll_back(self) -> None:
+        """Back to the last checkpoint with lower learning rates, after too many bad steps."""
+        bad_at, bad, elapsed = self.step, self.bad_in_a_row, self.elapsed
+        if self.rollbacks >= MAX_ROLLBACKS:
+            raise StyleforgeError(
+                f"training diverged: {bad} non-finite steps in a row at step {bad_at} after "
+                f"{self.rollbacks} rollbacks; the last good checkpoint in {self.run_dir} is kept "
+                "(try a lower --lr)"
+            )
+        rollbacks, lr_scale = self.rollbacks + 1, self.lr_scale * ROLLBACK_LR_FACTOR
+        distributed.barrier(self.world)  # rank 0's last checkpoint is on disk
+        self.restore()
+        self.rollbacks, self.lr_scale = rollbacks, lr_scale
+        self.elapsed = elapsed  # the time budget counts the lost steps too
+        log.warning(
+            "%d non-finite steps in a row at step %d: rolled back to the checkpoint at step %d "
+            "with the learning rate x%g (rollback %d of at most %d)",
+            bad,
+            bad_at,
+            self.step,
+            lr_scale,
+            rollbacks,
+            MAX_ROLLBACKS,
+        )
+
+    def save_or_warn(self) -> None:
+        """A periodic checkpoint: a failed write (disk full) is reported and training goes on;
+        the previous checkpoint stays intact and the final save raises if it fails too."""
+        try:
+            self.save()
+        except WriteError as exc:
+            log.error("checkpoint at step %d not written; training goes on: %s", self.step, exc)
 
     def noise_codes(
         self, mapping: torch.nn.Module, labels: torch.Tensor, gen: torch.Generator
@@ -468,7 +576,10 @@ class Trainer:
         for label in range(self.config.model.num_styles):
             labels = torch.full((inputs.shape[0],), label, dtype=torch.long, device=self.device)
             rows.append(net(inputs, net.style_codes(labels, gen)).cpu())
-        save_grid(self.run_dir / "samples" / f"step_{self.step:06d}.png", rows)
+        try:
+            save_grid(self.run_dir / "samples" / f"step_{self.step:06d}.png", rows)
+        except WriteError as exc:  # disk full: a missing sample grid does not stop training
+            log.error("%s", exc)
 
 
 def resume_trainer(
@@ -484,9 +595,16 @@ def resume_trainer(
     effective batch when the number of processes changes; `device` moves a run, say from GPUs
     to a CPU."""
     state = Path(run_dir) / checkpoint.STATE_NAME
-    if not state.exists():
+    saved_options = Path(run_dir) / "config.yaml"
+    if state.exists():
+        config = checkpoint.read_state_config(state)
+    elif saved_options.exists():  # killed before its first checkpoint: start it again
+        log.warning(
+            "%s has no checkpoint yet; starting it from step 0 with its config.yaml", run_dir
+        )
+        config = TrainConfig.load_yaml(saved_options)
+    else:
         raise StyleforgeError(f"nothing to resume: {state} does not exist")
-    config = checkpoint.read_state_config(state)
     if steps is not None:
         config.steps = steps
     if time_budget is not None:
@@ -496,5 +614,6 @@ def resume_trainer(
     if device is not None:
         config.device = device
     trainer = Trainer(config, run_dir)
-    trainer.restore()
+    if state.exists():
+        trainer.restore()
     return trainer
