@@ -1,4 +1,4 @@
-"""The demo job end to end, on a short budget (the full `make demo` runs 8 minutes)."""
+"""The demo job end to end, on a short budget (the full `make demo` trains 600 steps)."""
 
 from __future__ import annotations
 
