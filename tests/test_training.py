@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from conftest import TINY_CLI, posterise, real_photo, tiny_config
 from styleforge.data.datasets import TrainingData
@@ -207,3 +209,21 @@ def test_ctrl_c_saves_and_exits_zero(tmp_path: Path, photo_dirs) -> None:
     assert Stylizer.load(run / "model.safetensors") is not None
     assert resume_trainer(run).step > 0
     assert not [p for p in os.listdir(run) if p.endswith(".tmp")]
+
+
+def test_flat_colour_images_are_skipped_not_trained_on(
+    tmp_path: Path, photo_dirs, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A single flat colour (here a 1x1 image) holds no style, and instance norm divides by its
+    zero spread: its gradients reach 1e18 and every step would be skipped as non-finite."""
+    content, style = photo_dirs
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(style / "dot.png")
+    with caplog.at_level(logging.WARNING):
+        Trainer(tiny_config(content, style, steps=6), tmp_path / "run").run()
+    assert "dot.png: a single flat colour" in caplog.text
+    assert "non-finite" not in caplog.text.lower() and "nan or inf" not in caplog.text.lower()
+    flat_only = tmp_path / "flat"
+    flat_only.mkdir()
+    Image.new("RGB", (64, 64), (10, 10, 10)).save(flat_only / "black.png")
+    with pytest.raises(StyleforgeError, match="no usable image"):
+        Trainer(tiny_config(content, flat_only), tmp_path / "run2")

@@ -30,7 +30,7 @@ from styleforge.data.images import (
     load_many,
     require_folder,
 )
-from styleforge.errors import StyleforgeError
+from styleforge.errors import ImageLoadError, StyleforgeError
 
 log = logging.getLogger(__name__)
 
@@ -90,18 +90,30 @@ def _files(folder: Path) -> list[Path]:
     return list(iter_image_files(folder))
 
 
+# An image each of whose channels stays within this many levels (of 255) is one flat colour.
+FLAT_RANGE = 2
+
+
 def load_image_set(
     name: str, files: list[Path], load_size: int, max_pixels: int, report: LoadReport
 ) -> ImageSet:
-    """Decode and resize every file once; unusable files are counted in `report` and skipped."""
+    """Decode and resize every file once; unusable files are counted in `report` and skipped.
+
+    A single flat colour (a 1x1 image, a blank page) is skipped too: it holds no style, and
+    instance norm divides by its zero spread, which sends the gradients to 1e18 and beyond."""
     image_set = ImageSet(name)
     progress = tqdm(files, desc=f"loading {name}", unit="img", leave=False, disable=None)
     for path, img, error in load_many(progress, max_pixels):
+        if error is None:
+            pixels = pil_to_uint8(resize_shorter(img, load_size))
+            spread = pixels.flatten(1).amax(1).int() - pixels.flatten(1).amin(1).int()
+            if int(spread.max()) <= FLAT_RANGE:  # every channel constant
+                error = ImageLoadError(path, "a single flat colour: nothing to learn from")
         if error is not None:
             report.failures.append(error)
             continue
         image_set.paths.append(path)
-        image_set.images.append(pil_to_uint8(resize_shorter(img, load_size)))
+        image_set.images.append(pixels)
         report.loaded += 1
     return image_set
 
