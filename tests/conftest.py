@@ -7,9 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
+import torch
 from PIL import Image
 
 from styleforge.config import TrainConfig
+from styleforge.inference.stylizer import Stylizer
+from styleforge.models.stylenet import StyleNet
 
 PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket")
 
@@ -54,6 +57,18 @@ def tiny_config(content: Path | None = None, style: Path | None = None, **top) -
     for key, value in top.items():
         setattr(config, key, value)
     return config
+
+
+def untrained_stylizer(seed: int, **options) -> Stylizer:
+    """A tiny untrained model whose style modulation is far from the identity, so its outputs
+    differ visibly from its inputs (for tests of the inference paths, not of quality)."""
+    config = tiny_config()
+    torch.manual_seed(seed)
+    net = StyleNet(config.model)
+    for block in net.generator.blocks:
+        for norm in (block.norm1, block.norm2):
+            torch.nn.init.normal_(norm.affine.weight, std=0.5)
+    return Stylizer(net, config, torch.device("cpu"), **options)
 
 
 TINY_CLI = [

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import real_photo, tiny_config
+from conftest import real_photo, untrained_stylizer
 from styleforge.data.augment import pil_to_unit
 from styleforge.errors import StyleforgeError
 from styleforge.inference.stylizer import Stylizer
 from styleforge.inference.tiling import tile_starts
-from styleforge.models.stylenet import StyleNet
 
 SIZE, TILE, OVERLAP = 1024, 512, 128
 # stated bounds, in 8-bit levels (measured: mean 0.000, max < 0.01 with exact statistics)
@@ -19,13 +18,7 @@ SEAM_BOUND = 0.25  # extra mean gradient across a tile border, over the untiled 
 
 
 def make_stylizer(**options) -> Stylizer:
-    config = tiny_config()
-    torch.manual_seed(4)
-    net = StyleNet(config.model)
-    for block in net.generator.blocks:
-        for norm in (block.norm1, block.norm2):
-            torch.nn.init.normal_(norm.affine.weight, std=0.5)
-    return Stylizer(net, config, torch.device("cpu"), **options)
+    return untrained_stylizer(4, **options)
 
 
 @pytest.fixture(scope="module")

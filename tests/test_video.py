@@ -8,13 +8,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from conftest import real_photo, tiny_config
+from conftest import real_photo, untrained_stylizer
 from styleforge.inference.stylizer import Stylizer
 from styleforge.inference.video import probe, stylize_video
-from styleforge.models.stylenet import StyleNet
 
 FPS, SECONDS, WIDTH, HEIGHT = 12, 3, 96, 64
 
@@ -44,13 +42,7 @@ def make_clip(path: Path) -> None:
 
 @pytest.fixture
 def stylizer() -> Stylizer:
-    config = tiny_config()
-    torch.manual_seed(3)
-    net = StyleNet(config.model)
-    for block in net.generator.blocks:
-        for norm in (block.norm1, block.norm2):
-            torch.nn.init.normal_(norm.affine.weight, std=0.5)
-    return Stylizer(net, config, torch.device("cpu"))
+    return untrained_stylizer(3)
 
 
 def render_with(stylizer: Stylizer):

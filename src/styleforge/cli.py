@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from styleforge import __version__
+from styleforge.config import CONTENT_LOSSES, DISC_INPUTS, GAN_LOSSES, NORMS
 from styleforge.errors import StyleforgeError
 
 log = logging.getLogger("styleforge")
@@ -208,7 +209,7 @@ def _add_train(sub: Any) -> None:
     )
     net.add_argument(
         "--norm",
-        choices=["instance", "batch", "none"],
+        choices=NORMS,
         help="normalisation layers (default instance)",
     )
     net.add_argument(
@@ -221,7 +222,7 @@ def _add_train(sub: Any) -> None:
     )
     net.add_argument(
         "--disc-input",
-        choices=["rgb", "luma"],
+        choices=DISC_INPUTS,
         help="what the discriminator judges: rgb (default), or luma: texture, edges and "
         "shading but not palette (for styles that keep colours; pair with --lambda-color)",
     )
@@ -236,12 +237,12 @@ def _add_train(sub: Any) -> None:
     loss = p.add_argument_group("losses and optimiser")
     loss.add_argument(
         "--gan-loss",
-        choices=["bce", "lsgan", "hinge"],
+        choices=GAN_LOSSES,
         help="GAN objective (default bce: non-saturating cross-entropy)",
     )
     loss.add_argument(
         "--content-loss",
-        choices=["nce", "cycle", "identity", "none"],
+        choices=CONTENT_LOSSES,
         help="content term: nce (PatchNCE, default), cycle (CycleGAN), identity (L1 to input)",
     )
     loss.add_argument("--lambda-gan", type=float, help="weight of the GAN loss (default 1)")

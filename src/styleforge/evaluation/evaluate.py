@@ -135,31 +135,35 @@ def score_unpaired_rows(
     style_images: list[Image.Image],
     networks: list[FeatureNetwork],
     enl0: EfficientNetLite0,
-) -> None:
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Distribution and content scores into each row; returns the ENL0 features of the style
+    set and of each row's outputs (the report reuses them to find each output's nearest style
+    image). Every image is read once and every feature set computed once."""
+    outputs = {row.name: [load_rgb(p) for p in row.outputs] for row in rows}
+    style_feats: dict[str, np.ndarray] = {}
+    row_feats: dict[str, dict[str, np.ndarray]] = {}
     for network in networks:
-        style_feats = network.pooled(style_images)
+        style_feats[network.name] = network.pooled(style_images)
         for row in rows:
-            outputs = [Image.open(p).convert("RGB") for p in row.outputs]
-            row.scores.update(distribution_scores(network, outputs, style_feats).as_dict())
+            feats = network.pooled(outputs[row.name])
+            row_feats.setdefault(network.name, {})[row.name] = feats
+            scores = distribution_scores(network.name, feats, style_feats[network.name])
+            row.scores.update(scores.as_dict())
     for row in rows:
-        keep = [
-            content_ssim(t.image, Image.open(p)) for t, p in zip(tests, row.outputs, strict=True)
-        ]
-        dist = [
-            enl0.content_distance(t.image, Image.open(p).convert("RGB"))
-            for t, p in zip(tests, row.outputs, strict=True)
-        ]
+        pairs = list(zip(tests, outputs[row.name], strict=True))
+        keep = [content_ssim(t.image, out) for t, out in pairs]
+        dist = [enl0.content_distance(t.image, out) for t, out in pairs]
         row.scores.update(
             {"content SSIM": float(np.mean(keep)), "content dist": float(np.mean(dist))}
         )
+    return style_feats[enl0.name], row_feats[enl0.name]
 
 
 def nearest_style(
-    enl0: EfficientNetLite0, outputs: list[Path], style_paths: list[Path], style_feats: np.ndarray
+    output_feats: np.ndarray, style_paths: list[Path], style_feats: np.ndarray
 ) -> list[Path]:
-    """For each output, the style image closest in ENL0 feature space (what it resembles)."""
-    feats = enl0.pooled([Image.open(p).convert("RGB") for p in outputs])
-    dists = ((feats[:, None, :] - style_feats[None, :, :]) ** 2).sum(-1)
+    """For each output, the style image closest in feature space (what it resembles)."""
+    dists = ((output_feats[:, None, :] - style_feats[None, :, :]) ** 2).sum(-1)
     return [style_paths[i] for i in dists.argmin(axis=1)]
 
 
@@ -193,13 +197,12 @@ def run_evaluation(
 
     if reference is not None:
         score_paired_rows(rows, tests)
-    enl0 = style_paths = style_feats = None
+    style_paths = style_feats = output_feats = None
     if style is not None:
         enl0 = EfficientNetLite0()
         style_paths, style_images = load_style_set(style)
         networks: list[FeatureNetwork] = [enl0] + ([inception] if inception else [])
-        score_unpaired_rows(rows, tests, style_images, networks, enl0)
-        style_feats = enl0.pooled(style_images)
+        style_feats, output_feats = score_unpaired_rows(rows, tests, style_images, networks, enl0)
         warning = small_set_warning(len(tests), len(style_images))
         if warning:
             notes.append(warning)
@@ -225,9 +228,12 @@ def run_evaluation(
     extra: list[tuple[str, list[Path]]] = []
     if reference is not None:
         extra.append(("reference", [t.reference for t in tests]))
-    elif enl0 is not None and len(rows) > 1:
+    elif output_feats is not None and len(rows) > 1:
         extra.append(
-            ("nearest style image", nearest_style(enl0, rows[1].outputs, style_paths, style_feats))
+            (
+                "nearest style image",
+                nearest_style(output_feats[rows[1].name], style_paths, style_feats),
+            )
         )
     for i, test in enumerate(tests):
         images = [("input", test.path)] + [(row.name, row.outputs[i]) for row in rows[1:]]

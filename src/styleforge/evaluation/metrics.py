@@ -33,14 +33,21 @@ def psnr(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
 
 def ssim(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
     """Structural similarity over the colour channels (scikit-image, 7x7 window)."""
-    x, y = _as_array(a), _as_array(b)
+    return structural(_as_array(a), _as_array(b), channel_axis=-1)
+
+
+def structural(x: np.ndarray, y: np.ndarray, channel_axis: int | None = None) -> float:
+    """scikit-image's SSIM (data range 255) with a window that fits images of any size: 7x7,
+    or the largest odd side the image allows; a 1x1 window uses the population covariance,
+    since the sample one would divide by zero."""
     win = min(7, *x.shape[:2])
     win -= 1 - win % 2  # odd window no larger than the image
     return float(
         structural_similarity(
-            x, y, channel_axis=-1, data_range=255, win_size=win, use_sample_covariance=win > 1
+            x, y, channel_axis=channel_axis, data_range=255, win_size=win,
+            use_sample_covariance=win > 1,
         )
-    )  # a 1- or 2-pixel side: a 1x1 window, whose sample covariance would divide by zero
+    )  # fmt: skip
 
 
 @dataclass

@@ -11,9 +11,10 @@ from typing import Protocol
 
 import numpy as np
 from PIL import Image
-from skimage.metrics import structural_similarity
 
 from styleforge.evaluation.distances import frechet_distance, kernel_distance
+from styleforge.evaluation.metrics import structural
+from styleforge.models.layers import LUMA
 
 ImageArray = Image.Image | np.ndarray
 
@@ -44,27 +45,19 @@ class DistributionScores:
 
 
 def distribution_scores(
-    network: FeatureNetwork, outputs: list[ImageArray], style_features: np.ndarray
+    network: str, features: np.ndarray, style_features: np.ndarray
 ) -> DistributionScores:
-    """FD and KD between the outputs' features and precomputed features of the style set."""
-    feats = network.pooled(outputs)
-    kd = kernel_distance(feats, style_features)
-    return DistributionScores(
-        network.name, frechet_distance(feats, style_features), kd.mean, kd.std
-    )
+    """FD and KD between the outputs' features and the style set's, from one `network`."""
+    kd = kernel_distance(features, style_features)
+    return DistributionScores(network, frechet_distance(features, style_features), kd.mean, kd.std)
 
 
 def luminance(img: ImageArray) -> np.ndarray:
     """ITU-R 601 luma in 0-255, the channel SSIM compares for content (colour may change)."""
     rgb = np.asarray(img.convert("RGB") if isinstance(img, Image.Image) else img, np.float64)
-    return rgb @ np.array([0.299, 0.587, 0.114])
+    return rgb @ np.array(LUMA)
 
 
 def content_ssim(inp: ImageArray, out: ImageArray) -> float:
     """SSIM of luminance between an input and its stylization: structure kept, colour ignored."""
-    a, b = luminance(inp), luminance(out)
-    win = min(7, *a.shape)
-    win -= 1 - win % 2
-    return float(
-        structural_similarity(a, b, data_range=255, win_size=win, use_sample_covariance=win > 1)
-    )
+    return structural(luminance(inp), luminance(out))
