@@ -21,7 +21,8 @@ def _photo_tensor(name: str = "chelsea", size: int = 64) -> torch.Tensor:
 
 
 def test_colour_term_ignores_changes_inside_a_block_and_sees_colour_shifts() -> None:
-    anchors = ContentAnchors(OptimConfig(lambda_color=1.0, color_pool=8), torch.device("cpu"))
+    optim = OptimConfig(lambda_color=1.0, color_pool=8, luma_pool=0, color_anchor="absolute")
+    anchors = ContentAnchors(optim, torch.device("cpu"))
     x = _photo_tensor()
     assert float(anchors(x, x)["color"]) == 0.0
     # +-0.2 alternating by pixel: zero mean over each 8x8 block (an edge drawn darker and lighter)
@@ -32,7 +33,7 @@ def test_colour_term_ignores_changes_inside_a_block_and_sees_colour_shifts() -> 
 
 
 def test_feature_term_is_zero_for_the_input_and_trains_the_output() -> None:
-    anchors = ContentAnchors(OptimConfig(lambda_feat=1.0), torch.device("cpu"))
+    anchors = ContentAnchors(OptimConfig(lambda_feat=1.0, lambda_color=0.0), torch.device("cpu"))
     assert "color" not in anchors(_photo_tensor(), _photo_tensor())
     x = _photo_tensor()
     assert float(anchors(x, x)["feat"]) == pytest.approx(0.0, abs=1e-6)
@@ -58,8 +59,9 @@ def test_training_with_both_anchors_logs_them(tmp_path: Path, photo_dirs) -> Non
 
 def test_luma_pool_frees_compensated_luminance_but_not_colour_fringes() -> None:
     cpu = torch.device("cpu")
-    rgb = ContentAnchors(OptimConfig(lambda_color=1.0, color_pool=4), cpu)
-    split = ContentAnchors(OptimConfig(lambda_color=1.0, color_pool=4, luma_pool=32), cpu)
+    absolute = dict(lambda_color=1.0, color_pool=4, color_anchor="absolute")
+    rgb = ContentAnchors(OptimConfig(**absolute, luma_pool=0), cpu)
+    split = ContentAnchors(OptimConfig(**absolute, luma_pool=32), cpu)
     x = _photo_tensor()
     # a dark line with a light one 8 pixels away: zero net luminance over a 32-pixel block
     ink = x.clone()
@@ -72,3 +74,31 @@ def test_luma_pool_frees_compensated_luminance_but_not_colour_fringes() -> None:
     fringe[:, 0, 8:10, :] += 0.3
     fringe[:, 1:, 8:10, :] -= 0.3 * 0.299 / (0.587 + 0.114)
     assert float(split(x, fringe)["color"]) > 0.5 * float(rgb(x, fringe)["color"]) > 0
+
+
+def test_relative_colour_anchor_frees_a_global_shift_but_keeps_the_layout() -> None:
+    optim = OptimConfig(lambda_color=1.0, color_pool=8, luma_pool=0, color_anchor="relative")
+    anchors = ContentAnchors(optim, torch.device("cpu"))
+    x = _photo_tensor()
+    warm = x + torch.tensor([0.2, 0.0, -0.2]).view(1, 3, 1, 1)
+    assert float(anchors(x, warm)["color"]) == pytest.approx(0.0, abs=1e-6)
+    moved = torch.roll(x, shifts=16, dims=3)  # same colours, different places
+    assert float(anchors(x, moved)["color"]) > 0.05
+
+
+def test_style_statistics_pull_outputs_towards_the_style_images_texture() -> None:
+    from styleforge.training.style_stats import StyleStatistics
+
+    stats = StyleStatistics(1.0, torch.device("cpu"))
+    labels = torch.zeros(1, dtype=torch.long)
+    style = _photo_tensor("chelsea")
+    assert float(stats(style, style, labels)) == pytest.approx(0.0, abs=1e-6)
+    flat = torch.zeros_like(style).requires_grad_(True)  # no texture at all
+    loss = stats(flat, style, labels)
+    assert float(loss.detach()) > 0.05
+    loss.backward()
+    assert float(flat.grad.abs().sum()) > 0
+    # the running target survives a save and load (resume continues it exactly)
+    again = StyleStatistics(1.0, torch.device("cpu"))
+    again.load_state(json.loads(json.dumps(stats.state())), torch.device("cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(again.targets[0], stats.targets[0], strict=True))

@@ -101,3 +101,19 @@ def test_cli_reports_bad_model_in_one_line(tmp_path: Path, model_file: Path) -> 
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_configs_saved_before_a_key_existed_keep_their_old_behaviour() -> None:
+    from styleforge.config import TrainConfig
+
+    raw = TrainConfig().to_dict()
+    del raw["model"]["disc_input"], raw["optim"]["luma_pool"], raw["optim"]["color_anchor"]
+    old = TrainConfig.from_saved(raw)
+    assert (old.model.disc_input, old.optim.luma_pool, old.optim.color_anchor) == (
+        "rgb",
+        0,
+        "absolute",
+    )
+    fresh = TrainConfig.from_dict(raw)  # a user's partial config takes today's defaults
+    assert (fresh.model.disc_input, fresh.optim.color_anchor) == ("split", "relative")
+    assert "color_anchor" not in raw["optim"]  # the caller's dict is left as it was

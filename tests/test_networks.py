@@ -54,7 +54,7 @@ def test_output_shape_and_range(norm: str) -> None:
 
 
 def test_discriminator_reads_each_style_head() -> None:
-    cfg = preset("lite", styles=["a", "b", "c"])
+    cfg = preset("lite", styles=["a", "b", "c"], disc_input="rgb")
     disc = PatchDiscriminator(cfg)
     x = torch.rand(3, 3, 64, 64)
     full = disc.net(x)
@@ -82,3 +82,16 @@ def test_luma_discriminator_is_blind_to_palette_but_not_to_shading() -> None:
     assert torch.allclose(luma(plain, labels), luma(tinted, labels), atol=1e-5)
     assert not torch.allclose(rgb(plain, labels), rgb(tinted, labels), atol=1e-3)
     assert not torch.allclose(luma(plain, labels), luma(plain * 0.5, labels), atol=1e-3)
+
+
+def test_split_discriminator_sees_a_palette_but_not_a_one_pixel_fringe() -> None:
+    torch.manual_seed(0)
+    gray = (torch.rand(1, 1, 64, 64) * 2 - 1).expand(-1, 3, -1, -1)
+    labels = torch.zeros(1, dtype=torch.long)
+    split = PatchDiscriminator(preset("lite", disc_input="split"))
+    # a red/cyan fringe: alternating columns, equal luminance, zero mean over each 8-px block
+    fringe = torch.tensor([0.3, -0.3 * 0.299 / 0.587, 0.0]).view(1, 3, 1, 1)
+    columns = (torch.arange(64) % 2 * 2 - 1).view(1, 1, 1, 64).float()
+    assert torch.allclose(split(gray, labels), split(gray + fringe * columns, labels), atol=1e-5)
+    # the same tint over the whole image (a colour grade) changes its verdict
+    assert not torch.allclose(split(gray, labels), split(gray + fringe, labels), atol=1e-3)

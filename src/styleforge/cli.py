@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from styleforge import __version__
-from styleforge.config import CONTENT_LOSSES, DISC_INPUTS, GAN_LOSSES, NORMS
+from styleforge.config import COLOR_ANCHORS, CONTENT_LOSSES, DISC_INPUTS, GAN_LOSSES, NORMS
 from styleforge.errors import StyleforgeError
 
 log = logging.getLogger("styleforge")
@@ -58,8 +58,10 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "lambda_pixel": ("optim", "lambda_pixel"),
     "lambda_color": ("optim", "lambda_color"),
     "lambda_feat": ("optim", "lambda_feat"),
+    "lambda_stats": ("optim", "lambda_stats"),
     "color_pool": ("optim", "color_pool"),
     "luma_pool": ("optim", "luma_pool"),
+    "color_anchor": ("optim", "color_anchor"),
     "r1_gamma": ("optim", "r1_gamma"),
     "lambda_sty": ("optim", "lambda_sty"),
     "lambda_ds": ("optim", "lambda_ds"),
@@ -223,8 +225,9 @@ def _add_train(sub: Any) -> None:
     net.add_argument(
         "--disc-input",
         choices=DISC_INPUTS,
-        help="what the discriminator judges: rgb (default), or luma: texture, edges and "
-        "shading but not palette (for styles that keep colours; pair with --lambda-color)",
+        help="what the discriminator judges: rgb (default); luma: texture, edges and "
+        "shading but not palette (for styles that keep colours; pair with --lambda-color); "
+        "split: sharp luminance plus blurred chroma (palettes count, colour fringes do not)",
     )
     net.add_argument(
         "--skip",
@@ -278,10 +281,22 @@ def _add_train(sub: Any) -> None:
         "(default 0: RGB on --color-pool blocks)",
     )
     loss.add_argument(
+        "--color-anchor",
+        choices=COLOR_ANCHORS,
+        help="absolute (default): keep each block's colour; relative: take each image's mean "
+        "out first, so a global colour or brightness change is free",
+    )
+    loss.add_argument(
         "--lambda-feat",
         type=float,
         help="weight of L1 between EfficientNet-Lite0 features of output and input: keeps "
         "what things are, frees colour and texture (default 0)",
+    )
+    loss.add_argument(
+        "--lambda-stats",
+        type=float,
+        help="weight of matching channel means and spreads of EfficientNet-Lite0 features of "
+        "outputs to those of the style images: texture and palette from the first step",
     )
     loss.add_argument(
         "--r1-gamma", type=float, help="R1 penalty weight on real images (default 0: off)"
@@ -428,6 +443,12 @@ def _add_bench(sub: Any) -> None:
         "backend, with the ratio to the CycleGAN ResNet-9 generator (fp32) timed in the same run.",
     )
     p.add_argument("--train", action="store_true", help="training steps/s instead of inference")
+    p.add_argument(
+        "--quality",
+        action="store_true",
+        help="train each --recipe on each style task for --minutes, score against ground truth "
+        "(docs/quality.md)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--presets", default="lite,base,resnet9", help="comma-separated presets")
     p.add_argument("--sizes", default="256,512,1024", help="comma-separated image sides")
@@ -447,6 +468,32 @@ def _add_bench(sub: Any) -> None:
         help="stop repeating a case after this long, once 3 runs are in (default 10)",
     )
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
+    q = p.add_argument_group("--quality")
+    q.add_argument(
+        "--styles", help="procedural styles: cartoon,smooth,pencil,grade,oil (default: all)"
+    )
+    q.add_argument("--minutes", type=float, default=10.0, help="training budget per run (def. 10)")
+    q.add_argument(
+        "--recipe",
+        action="append",
+        metavar="NAME=OPTIONS",
+        help="a recipe: train options in quotes, e.g. 'r1=--r1-gamma 1' (repeatable; default: "
+        "default= and resnet9-cycle='--preset resnet9 --content-loss cycle')",
+    )
+    q.add_argument("--jobs", type=int, default=1, help="training runs side by side (threads split)")
+    q.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    q.add_argument("--out", default="runs/quality", help="work folder (default runs/quality)")
+    q.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    q.add_argument(
+        "--debian-cache",
+        default=str(Path.home() / ".cache" / "styleforge" / "debian"),
+        help="where Debian packages' images are unpacked (default ~/.cache/styleforge/debian)",
+    )
+    q.add_argument(
+        "--no-debian",
+        action="store_true",
+        help="pip-packaged photos only: no Tux Paint photos, no painting task (works offline)",
+    )
     p.set_defaults(func=cmd_bench)
 
 
@@ -689,6 +736,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for preset in presets:
         if preset not in ("lite", "base", "resnet9"):
             raise StyleforgeError(f"unknown preset {preset!r}; choose from lite, base, resnet9")
+    if args.quality:
+        return _quality_bench(args, threads)
     if args.train:
         from styleforge.bench.training import run_train_bench
 
@@ -701,6 +750,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rows = run_inference_bench(presets, sizes, _csv(args.backends, str), **common)
     kind = "train" if args.train else "inference"
     print(report.to_json(kind, rows) if args.json else report.to_markdown(rows))
+    return 0
+
+
+def _quality_bench(args: argparse.Namespace, threads: int) -> int:
+    from styleforge.bench.quality import parse_recipes, run_quality_bench, to_markdown
+    from styleforge.bench.quality_data import build_tasks
+    from styleforge.data.procedural import STYLES
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise StyleforgeError(f"{out} holds an earlier run; pass --overwrite to replace it")
+    if args.minutes <= 0 or args.jobs < 1:
+        raise StyleforgeError("--minutes must be > 0 and --jobs at least 1")
+    recipes = parse_recipes(args.recipe)
+    cache = None if args.no_debian else Path(args.debian_cache)
+    styles = _csv(args.styles, str) if args.styles else list(STYLES)
+    tasks = build_tasks(out / "data", styles, cache, painting=cache is not None)
+    rows = run_quality_bench(
+        tasks, recipes, out, args.minutes, jobs=args.jobs, threads=args.threads, seed=args.seed
+    )
+    print(to_markdown(rows))
+    print(f"outputs, grids and quality.json in {out}")
     return 0
 
 

@@ -20,7 +20,8 @@ from styleforge.errors import StyleforgeError
 GAN_LOSSES = ("bce", "lsgan", "hinge")
 CONTENT_LOSSES = ("nce", "cycle", "identity", "none")
 NORMS = ("instance", "batch", "none")
-DISC_INPUTS = ("rgb", "luma")
+DISC_INPUTS = ("rgb", "luma", "split")
+COLOR_ANCHORS = ("absolute", "relative")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -38,8 +39,9 @@ class ModelConfig:
     norm: str = "instance"
     dropout: float = 0.0
     spectral_norm: bool = False
-    disc_input: str = "rgb"  # rgb, or luma: D judges texture and edges, not palette
-    skip: bool = False  # output = input + learned change (in tanh space): starts as the identity
+    disc_input: str = "split"  # rgb; luma: D judges texture and edges, not palette; split: both,
+    # with chroma blurred (a palette counts, a colour fringe along an edge does not)
+    skip: bool = True  # output = input + learned change (in tanh space): starts as the identity
     latent_dim: int = 16
     style_dim: int = 64
     styles: list[str] = field(default_factory=lambda: ["style"])
@@ -94,21 +96,31 @@ class OptimConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # CycleGAN's identity weight, times lambda_cycle
     lambda_pixel: float = 1.0  # weight of L1(G(x), x) for content_loss=identity
-    lambda_color: float = 0.0  # weight of L1 between block averages of output and input
+    lambda_color: float = 40.0  # weight of L1 between block averages of output and input
     color_pool: int = 8  # side of those blocks: larger leaves more local freedom (edges, ink)
-    luma_pool: int = 0  # if set, luminance is anchored on blocks this size, chroma on color_pool
+    luma_pool: int = 32  # if set, luminance is anchored on blocks this size, chroma on color_pool
+    color_anchor: str = "relative"  # relative: a global colour or brightness shift is free
     lambda_feat: float = 0.0  # weight of L1 between EfficientNet-Lite0 features of output, input
+    lambda_stats: float = 0.0  # weight of matching those features' statistics to the style images
     r1_gamma: float = 0.0
     lambda_sty: float = 1.0  # style reconstruction: the encoder recovers the code from the output
-    lambda_ds: float = 1.0  # diversity: different noise, different outputs (decays to 0)
+    lambda_ds: float = 0.0  # diversity: different noise, different outputs (decays to 0)
     ref_every: int = 2  # every n-th step takes style codes from reference images (0: never)
     diffaug: str = "auto"  # differentiable augmentation for D: auto (small sets), on, off
     lr: float = 2e-4
     lr_d: float | None = None  # defaults to lr
     beta1: float = 0.5
     beta2: float = 0.999
-    decay_start: float = 1.0  # fraction of training after which the lr decays linearly to 0
+    decay_start: float = 0.5  # fraction of training after which the lr decays linearly to 0
     ema_beta: float = 0.999
+
+
+# What a saved config meant before these keys existed (their defaults have changed since):
+# a model or run saved then goes on as it was trained.
+BEFORE_KEY_EXISTED = {
+    "model": {"disc_input": "rgb"},
+    "optim": {"luma_pool": 0, "color_anchor": "absolute"},
+}
 
 
 @dataclass
@@ -142,18 +154,30 @@ class TrainConfig:
         """Build from a dict, rejecting unknown keys with a clear message."""
         return _build(cls, raw, "")
 
+    @classmethod
+    def from_saved(cls, raw: dict[str, Any]) -> TrainConfig:
+        """A config saved by a run or model file: keys it predates take the behaviour it had."""
+        filled = {
+            key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()
+        }
+        for section, keys in BEFORE_KEY_EXISTED.items():
+            if isinstance(filled.get(section), dict):
+                for key, value in keys.items():
+                    filled[section].setdefault(key, value)
+        return cls.from_dict(filled)
+
     def save_yaml(self, path: Path) -> None:
         atomic_write_bytes(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False).encode())
 
     @classmethod
-    def load_yaml(cls, path: Path) -> TrainConfig:
+    def load_yaml(cls, path: Path, saved: bool = False) -> TrainConfig:
         try:
             raw = yaml.safe_load(Path(path).read_text())
         except (OSError, yaml.YAMLError) as exc:
             raise StyleforgeError(f"cannot read config {path}: {exc}") from None
         if not isinstance(raw, dict):
             raise StyleforgeError(f"config {path} is not a mapping")
-        return cls.from_dict(raw)
+        return cls.from_saved(raw) if saved else cls.from_dict(raw)
 
     def validate(self) -> None:
         """Check option values; raise StyleforgeError naming the bad one."""
@@ -162,13 +186,16 @@ class TrainConfig:
         _choice("--norm", m.norm, NORMS)
         _choice("--disc-input", m.disc_input, DISC_INPUTS)
         _choice("--gan-loss", o.gan_loss, GAN_LOSSES)
+        _choice("--color-anchor", o.color_anchor, COLOR_ANCHORS)
         _choice("--content-loss", o.content_loss, CONTENT_LOSSES)
         _choice("--diffaug", o.diffaug, ("auto", "on", "off"))
         _choice("--precision", self.precision, PRECISIONS)
         if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
             raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")
-        if min(o.lambda_color, o.lambda_feat, o.r1_gamma) < 0:
-            raise StyleforgeError("--lambda-color, --lambda-feat and --r1-gamma must be >= 0")
+        if min(o.lambda_color, o.lambda_feat, o.lambda_stats, o.r1_gamma) < 0:
+            raise StyleforgeError(
+                "--lambda-color, --lambda-feat, --lambda-stats and --r1-gamma must be >= 0"
+            )
         _positive("--ngf", m.ngf)
         _positive("--ndf", m.ndf)
         _positive("--latent-dim", m.latent_dim)

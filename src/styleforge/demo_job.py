@@ -60,6 +60,7 @@ def demo_config(data_root: Path, steps: int, minutes: float, preset: str, seed: 
     config.model.skip = True
     config.model.disc_input = "luma"
     config.optim.lambda_color = 40.0
+    config.optim.color_anchor = "absolute"
     config.optim.color_pool = 8
     config.optim.luma_pool = 32
     config.optim.decay_start = 0.5

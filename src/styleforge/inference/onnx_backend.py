@@ -48,7 +48,7 @@ class OnnxStylizer(BaseStylizer):
         meta = session.get_modelmeta().custom_metadata_map
         if CONFIG_KEY not in meta:
             raise ModelFileError(f"{path} was not written by `styleforge export`")
-        config = TrainConfig.from_dict(json.loads(meta[CONFIG_KEY]))
+        config = TrainConfig.from_saved(json.loads(meta[CONFIG_KEY]))
         table = json.loads(meta[CODES_KEY]) if CODES_KEY in meta else None
         return cls(session, config, table)
 

@@ -6,27 +6,42 @@ With 3 stride-2 layers and 64 base channels this is CycleGAN's 70x70 PatchGAN.
 `disc_input="luma"` makes it judge luminance only (texture, edges, shading) and not palette, like
 White-box Cartoonization's texture discriminator: when content and style sets differ in colour,
 an RGB discriminator teaches colour fringes that a colour anchor then has to fight.
+`disc_input="split"` shows it luminance at full resolution and chroma blurred over
+SPLIT_CHROMA_POOL-pixel blocks: it can judge a palette or a colour grade, but a one-pixel colour
+fringe along an edge is invisible to it, so it cannot ask for one.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from styleforge.config import ModelConfig
 from styleforge.models.layers import luminance, make_norm
 
+SPLIT_CHROMA_POOL = 8
+INPUT_CHANNELS = {"rgb": 3, "luma": 1, "split": 4}
+
+
+def split_view(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 4, H, W): sharp luminance, chroma averaged over coarse blocks."""
+    luma = luminance(x)
+    chroma = F.avg_pool2d(x - luma, SPLIT_CHROMA_POOL, ceil_mode=True)
+    chroma = F.interpolate(chroma, size=x.shape[2:], mode="bilinear", align_corners=False)
+    return torch.cat([luma, chroma], dim=1)
+
 
 class PatchDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig, num_outputs: int | None = None):
         super().__init__()
         outputs = num_outputs or cfg.num_styles
-        self.luma = cfg.disc_input == "luma"
+        self.view = cfg.disc_input
         wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
         norm = "none" if cfg.spectral_norm else cfg.norm
         layers: list[nn.Module] = [
-            wrap(nn.Conv2d(1 if self.luma else 3, cfg.ndf, 4, 2, 1)),
+            wrap(nn.Conv2d(INPUT_CHANNELS[self.view], cfg.ndf, 4, 2, 1)),
             nn.LeakyReLU(0.2, True),
         ]
         ch = cfg.ndf
@@ -44,8 +59,10 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Logit maps (N, 1, h, w) for each image's own style."""
-        if self.luma:
+        if self.view == "luma":
             x = luminance(x)
+        elif self.view == "split":
+            x = split_view(x)
         out = self.net(x)
         index = labels.view(-1, 1, 1, 1).expand(-1, 1, *out.shape[2:])
         return out.gather(1, index)

@@ -3,7 +3,9 @@
 Colour: L1 between block averages (`color_pool` pixels a side) of output and input: keeps the
 palette and layout, leaves edges and texture free. With `luma_pool` set, luminance is compared on
 its own, coarser blocks and the colour blocks see chroma only: an ink line may darken an edge
-without a compensating bright fringe beside it, but may not paint it a new colour.
+without a compensating bright fringe beside it, but may not paint it a new colour. With
+`color_anchor="relative"` each image's own mean (per channel) is taken out first: the layout of
+light and colour is kept, while a global shift (a colour grade, a brighter paper) is free.
 
 Features: L1 between EfficientNet-Lite0 feature maps of output and input: keeps what things are
 (as CartoonGAN's VGG content loss does), leaves colour and fine texture freer.
@@ -31,6 +33,7 @@ class ContentAnchors:
         self.lambda_color = optim.lambda_color
         self.color_pool = optim.color_pool
         self.luma_pool = optim.luma_pool
+        self.relative = optim.color_anchor == "relative"
         self.lambda_feat = optim.lambda_feat
         self.features = None
         if self.lambda_feat > 0:
@@ -51,6 +54,9 @@ class ContentAnchors:
         return terms
 
     def colour_distance(self, content: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        if self.relative:
+            content = content - content.mean(dim=(2, 3), keepdim=True)
+            fake = fake - fake.mean(dim=(2, 3), keepdim=True)
         if not self.luma_pool:
             return _block_l1(fake, content, self.color_pool)
         luma_f, luma_c = luminance(fake), luminance(content)

@@ -46,7 +46,7 @@ def _config_from(meta: dict[str, Any], path: Path) -> TrainConfig:
     if not isinstance(raw, dict):
         raise ModelFileError(f"{path} has no styleforge config in its metadata")
     try:
-        return TrainConfig.from_dict(raw)
+        return TrainConfig.from_saved(raw)
     except (StyleforgeError, TypeError) as exc:
         raise ModelFileError(f"{path} has a config this styleforge cannot read: {exc}") from None
 

@@ -44,6 +44,7 @@ from styleforge.training.anchors import ContentAnchors
 from styleforge.training.monitor import LOSS_PLOT_NAME, MetricsLog, plot_losses, save_grid
 from styleforge.training.networks import Networks, nce_layer_ids
 from styleforge.training.seeding import seed_step, step_seed
+from styleforge.training.style_stats import StyleStatistics
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,9 @@ class Trainer:
         self.bad_in_a_row = 0
         self.fault_hook: FaultHook | None = None
         self.anchors = ContentAnchors(opt, self.device)
+        self.style_stats = (
+            StyleStatistics(opt.lambda_stats, self.device) if opt.lambda_stats else None
+        )
         self.nce_ids = nce_layer_ids(len(self.nets.net.generator.nce_channels), opt.nce_layers)
         self.sample_inputs = self.data.sample_inputs(
             SAMPLE_IMAGES, config.data.load_size, config.model.size_multiple
@@ -205,6 +209,8 @@ class Trainer:
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
         }
+        if self.style_stats is not None:
+            progress["style_stats"] = self.style_stats.state()
         for name, module in self.nets.modules().items():
             if not all(bool(torch.isfinite(t).all()) for t in module.state_dict().values()):
                 raise StyleforgeError(
@@ -223,6 +229,8 @@ class Trainer:
         self.elapsed = float(progress["elapsed"])
         self.lr_scale = float(progress.get("lr_scale", 1.0))
         self.rollbacks = int(progress.get("rollbacks", 0))
+        if self.style_stats is not None:
+            self.style_stats.load_state(progress.get("style_stats", {}), self.device)
         self.bad_in_a_row = 0
         saved = int(progress.get("world_size", 1)) * int(progress.get("batch_size", 0))
         now = self.sampler.global_batch
@@ -403,6 +411,8 @@ class Trainer:
                 content, style, fake, codes, back_codes, back_fake, gen
             )
             content_loss.update(self.anchors(content, fake))
+            if self.style_stats is not None:
+                content_loss["stats"] = self.style_stats(fake, style, labels)
             for key, value in content_loss.items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
@@ -602,7 +612,7 @@ def resume_trainer(
         log.warning(
             "%s has no checkpoint yet; starting it from step 0 with its config.yaml", run_dir
         )
-        config = TrainConfig.load_yaml(saved_options)
+        config = TrainConfig.load_yaml(saved_options, saved=True)
     else:
         raise StyleforgeError(f"nothing to resume: {state} does not exist")
     if steps is not None:

@@ -1,0 +1,80 @@
+"""The quality benchmark's pipeline, in its reduced CI form: one style, a one-minute budget.
+
+This checks that the benchmark builds its tasks, trains each recipe in its own process, scores
+against the truth and draws the grid; the quality claims live in docs/quality.md, measured with
+the full benchmark (10 minutes per run), not here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from styleforge.bench.quality_data import PIP_PHOTOS, TEST_PHOTOS, build_tasks
+from styleforge.cli import main
+from styleforge.data.demo import photo
+from styleforge.data.procedural import STYLES
+from styleforge.evaluation.metrics import PairedScores
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_every_procedural_style_is_a_real_change_of_the_same_size(style: str) -> None:
+    img = np.asarray(photo("coffee"))
+    out = STYLES[style](img)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - img).mean() > 3
+
+
+def test_tasks_keep_style_photos_apart_from_content_and_test_photos(tmp_path: Path) -> None:
+    tasks = build_tasks(tmp_path, ["grade", "oil"], debian_cache=None, painting=False)
+    assert [t.name for t in tasks] == ["grade", "oil"]
+    content = {p.stem for p in tasks[0].content.iterdir()}
+    style = {p.stem for p in tasks[0].style.iterdir()}
+    test = {p.stem for p in tasks[0].test.iterdir()}
+    assert content and style and test
+    assert not content & style and not content & test and not style & test
+    assert content | style | test == set(PIP_PHOTOS)
+    assert test == {name for name in TEST_PHOTOS if name in PIP_PHOTOS}
+    truth = Image.open(tasks[0].truth / "coffee.png")
+    assert np.array_equal(np.asarray(truth), STYLES["grade"](np.asarray(photo("coffee"))))
+
+
+def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    base = ["bench", "--quality", "--no-debian", "--out", str(tmp_path / "q")]
+    assert main([*base, "--styles", "watercolour"]) != 0
+    assert "unknown style 'watercolour'" in capsys.readouterr().err
+    assert main([*base, "--recipe", "no-equals-sign"]) != 0
+    assert "NAME=OPTIONS" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_reduced_quality_benchmark_runs_end_to_end(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "quality"
+    args = ["bench", "--quality", "--no-debian", "--styles", "grade", "--minutes", "1"]
+    assert main([*args, "--jobs", "2", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "| grade | default |" in table and "| grade | resnet9-cycle |" in table
+    rows = json.loads((out / "quality.json").read_text())
+    assert [r["recipe"] for r in rows] == ["default", "resnet9-cycle"]
+    tests = sorted(p.stem for p in (out / "data" / "photos" / "test").iterdir())
+    identity = PairedScores.mean(
+        [
+            PairedScores.of(photo(n), Image.open(out / "data" / "grade" / "truth" / f"{n}.png"))
+            for n in tests
+        ]
+    )
+    for row in rows:
+        assert row["steps"] > 0 and row["peak_rss_mib"] > 50
+        assert row["identity_ssim"] == pytest.approx(identity.ssim, abs=1e-9)
+        assert -1 <= row["ssim"] <= 1 and 0 <= row["content_ssim"] <= 1
+        assert np.isfinite(row["fd_enl0"]) and row["fd_enl0"] > 0
+        outputs = sorted(p.stem for p in (out / "outputs" / "grade" / row["recipe"]).iterdir())
+        assert outputs == tests
+    grid = Image.open(out / "grids" / "grade.jpg")
+    assert grid.size == (224 * 4, 160 * len(tests))  # input, truth, two recipes; a row per photo
+    # a second run into the same folder needs --overwrite
+    assert main([*args, "--out", str(out)]) != 0
