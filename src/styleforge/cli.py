@@ -478,7 +478,7 @@ def _add_bench(sub: Any) -> None:
         action="append",
         metavar="NAME=OPTIONS",
         help="a recipe: train options in quotes, e.g. 'r1=--r1-gamma 1' (repeatable; default: "
-        "default= and resnet9-cycle='--preset resnet9 --content-loss cycle')",
+        "the default recipe and resnet9-cycle, CycleGAN's setup: see docs/quality.md)",
     )
     q.add_argument("--jobs", type=int, default=1, help="training runs side by side (threads split)")
     q.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
@@ -729,6 +729,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from styleforge.device import set_threads
 
     threads = set_threads(args.threads)
+    if args.quality:  # training runs in child processes, each given its own --threads
+        return _quality_bench(args)
     presets = _csv(args.presets, str)
     common = dict(repeats=args.repeats, max_seconds=args.max_seconds, threads=threads)
     if args.repeats < 1 or args.max_seconds < 0:
@@ -736,8 +738,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for preset in presets:
         if preset not in ("lite", "base", "resnet9"):
             raise StyleforgeError(f"unknown preset {preset!r}; choose from lite, base, resnet9")
-    if args.quality:
-        return _quality_bench(args, threads)
     if args.train:
         from styleforge.bench.training import run_train_bench
 
@@ -753,7 +753,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _quality_bench(args: argparse.Namespace, threads: int) -> int:
+def _quality_bench(args: argparse.Namespace) -> int:
     from styleforge.bench.quality import parse_recipes, run_quality_bench, to_markdown
     from styleforge.bench.quality_data import build_tasks
     from styleforge.data.procedural import STYLES

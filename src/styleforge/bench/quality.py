@@ -30,6 +30,8 @@ from styleforge.evaluation.distances import frechet_distance
 from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.unpaired import content_ssim
+from styleforge.inference.files import save_image
+from styleforge.inference.stylizer import Stylizer
 from styleforge.modelfile import read_metadata
 from styleforge.training.checkpoint import MODEL_FORMAT
 
@@ -136,11 +138,15 @@ class Scorer:
         self.identity_fd = frechet_distance(
             crop_features(net, list(self.inputs.values())), self.style_features
         )
+        self.identity = self.paired(self.inputs)  # the same for every recipe
+
+    def paired(self, images: dict[str, Image.Image]) -> PairedScores | None:
+        """Mean SSIM/PSNR/MSE of `images` against the truth; None for a task without one."""
+        if not self.truths:
+            return None
+        return PairedScores.mean([PairedScores.of(images[n], self.truths[n]) for n in self.inputs])
 
     def stylize(self, model: Path, out_dir: Path) -> dict[str, Image.Image]:
-        from styleforge.inference.files import save_image
-        from styleforge.inference.stylizer import Stylizer
-
         stylizer = Stylizer.load(model)
         outputs = {}
         for name, img in self.inputs.items():
@@ -149,15 +155,9 @@ class Scorer:
         return outputs
 
     def row(self, recipe: str, trained: Trained, outputs: dict[str, Image.Image]) -> Row:
-        names = list(self.inputs)
-        paired = identity = None
-        if self.truths:
-            paired = PairedScores.mean([PairedScores.of(outputs[n], self.truths[n]) for n in names])
-            identity = PairedScores.mean(
-                [PairedScores.of(self.inputs[n], self.truths[n]) for n in names]
-            )
+        paired, identity = self.paired(outputs), self.identity
         fd = frechet_distance(crop_features(self.net, list(outputs.values())), self.style_features)
-        kept = float(np.mean([content_ssim(self.inputs[n], outputs[n]) for n in names]))
+        kept = float(np.mean([content_ssim(self.inputs[n], outputs[n]) for n in self.inputs]))
         steps = int(read_metadata(trained.model, MODEL_FORMAT).get("step", 0))
         return Row(
             self.task.name, recipe, steps, trained.seconds / 60, trained.peak_rss_mib,
@@ -168,8 +168,7 @@ class Scorer:
 
     def grid(self, columns: dict[str, dict[str, Image.Image]], path: Path) -> None:
         """One row per test photo: input | truth (if any) | each recipe's output."""
-        cells = [{"input": self.inputs, **({"truth": self.truths} if self.truths else {})}]
-        order = {**cells[0], **columns}
+        order = {"input": self.inputs, **({"truth": self.truths} if self.truths else {}), **columns}
         rows = [
             np.concatenate([_fit(order[col][name]) for col in order], axis=1)
             for name in self.inputs

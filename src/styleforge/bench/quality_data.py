@@ -94,7 +94,9 @@ def fetch_debian_images(files: DebianFiles, cache: Path) -> list[Path]:
                 f"could not fetch the Debian package {files.package} ({exc.__class__.__name__}); "
                 "run where apt-get works, or leave the Debian tasks out with --no-debian"
             ) from None
-        deb = next(target.glob(f"{files.package}_*.deb"))
+        deb = next(target.glob(f"{files.package}_*.deb"), None)
+        if deb is None:
+            raise StyleforgeError(f"apt-get download {files.package} left no .deb in {target}")
         _unpack(deb, target, (*files.members, files.copyright))
         deb.unlink()
         done.touch()
