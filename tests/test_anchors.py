@@ -102,3 +102,44 @@ def test_style_statistics_pull_outputs_towards_the_style_images_texture() -> Non
     again = StyleStatistics(1.0, torch.device("cpu"))
     again.load_state(json.loads(json.dumps(stats.state())), torch.device("cpu"))
     assert all(torch.equal(a, b) for a, b in zip(again.targets[0], stats.targets[0], strict=True))
+
+
+def test_patch_texture_distance_ignores_colour_and_pulls_texture_towards_the_style() -> None:
+    from styleforge.training.patch_distribution import (
+        patch_distribution_loss,
+        sliced_patch_distance,
+    )
+
+    def draw(seed: int = 0) -> torch.Generator:
+        return torch.Generator().manual_seed(seed)
+
+    photo, other = _photo_tensor("chelsea"), _photo_tensor("coffee")
+    itself = float(sliced_patch_distance(photo, photo, draw()))  # two samples of its patches
+    assert float(sliced_patch_distance(other, photo, draw())) > 3 * itself
+    # blind to a colour shift (each direction sums to zero per channel), not to texture
+    warm = photo + torch.tensor([0.3, 0.0, -0.3]).view(1, 3, 1, 1)
+    assert float(sliced_patch_distance(warm, photo, draw())) == pytest.approx(itself, abs=1e-5)
+    # a few gradient steps from a blurred photo towards a sharp one bring back local contrast
+    blurred = torch.nn.functional.avg_pool2d(photo, 5, stride=1, padding=2)
+    start = float(sliced_patch_distance(blurred, photo, draw()))
+    x = blurred.clone().requires_grad_(True)
+    adam = torch.optim.Adam([x], lr=0.01)
+    for step in range(60):
+        adam.zero_grad()
+        labels = torch.zeros(1, dtype=torch.long)
+        patch_distribution_loss(x, photo, labels, draw(step)).backward()
+        adam.step()
+    assert float(sliced_patch_distance(x.detach(), photo, draw())) < 0.5 * start
+    detail = float((x.detach() - torch.nn.functional.avg_pool2d(x.detach(), 3, 1, 1)).std())
+    assert detail > 1.5 * float((blurred - torch.nn.functional.avg_pool2d(blurred, 3, 1, 1)).std())
+
+
+def test_training_with_the_patch_term_logs_it(tmp_path: Path, photo_dirs) -> None:
+    content, style = photo_dirs
+    config = tiny_config(content, style, steps=2)
+    config.optim.lambda_patch = 2.0
+    Trainer(config, tmp_path / "run").run()
+    rows = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert rows and rows[-1]["loss/patch"] > 0

@@ -49,6 +49,8 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureF
     assert "unknown style 'watercolour'" in capsys.readouterr().err
     assert main([*base, "--recipe", "no-equals-sign"]) != 0
     assert "NAME=OPTIONS" in capsys.readouterr().err
+    assert main([*base, "--styles", "grade,painting"]) != 0
+    assert "painting task needs the Debian packages" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -59,6 +59,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "lambda_color": ("optim", "lambda_color"),
     "lambda_feat": ("optim", "lambda_feat"),
     "lambda_stats": ("optim", "lambda_stats"),
+    "lambda_patch": ("optim", "lambda_patch"),
     "color_pool": ("optim", "color_pool"),
     "luma_pool": ("optim", "luma_pool"),
     "color_anchor": ("optim", "color_anchor"),
@@ -283,8 +284,8 @@ def _add_train(sub: Any) -> None:
     loss.add_argument(
         "--color-anchor",
         choices=COLOR_ANCHORS,
-        help="absolute (default): keep each block's colour; relative: take each image's mean "
-        "out first, so a global colour or brightness change is free",
+        help="relative (default): take each image's mean out first, so a global colour or "
+        "brightness change is free; absolute: keep each block's colour",
     )
     loss.add_argument(
         "--lambda-feat",
@@ -297,6 +298,13 @@ def _add_train(sub: Any) -> None:
         type=float,
         help="weight of matching channel means and spreads of EfficientNet-Lite0 features of "
         "outputs to those of the style images: texture and palette from the first step",
+    )
+    loss.add_argument(
+        "--lambda-patch",
+        type=float,
+        help="weight of the sliced Wasserstein distance between small patches (5 px at three "
+        "scales) of the outputs and of the style images: a direct pull towards the style's "
+        "local look",
     )
     loss.add_argument(
         "--r1-gamma", type=float, help="R1 penalty weight on real images (default 0: off)"
@@ -470,7 +478,9 @@ def _add_bench(sub: Any) -> None:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
     q = p.add_argument_group("--quality")
     q.add_argument(
-        "--styles", help="procedural styles: cartoon,smooth,pencil,grade,oil (default: all)"
+        "--styles",
+        help="tasks: cartoon,smooth,pencil,grade,oil and painting (default: all; painting only "
+        "with the Debian packages)",
     )
     q.add_argument("--minutes", type=float, default=10.0, help="training budget per run (def. 10)")
     q.add_argument(
@@ -765,8 +775,13 @@ def _quality_bench(args: argparse.Namespace) -> int:
         raise StyleforgeError("--minutes must be > 0 and --jobs at least 1")
     recipes = parse_recipes(args.recipe)
     cache = None if args.no_debian else Path(args.debian_cache)
-    styles = _csv(args.styles, str) if args.styles else list(STYLES)
-    tasks = build_tasks(out / "data", styles, cache, painting=cache is not None)
+    if args.styles:
+        styles = _csv(args.styles, str)
+        painting = "painting" in styles
+    else:
+        styles, painting = list(STYLES), cache is not None
+    styles = [s for s in styles if s != "painting"]
+    tasks = build_tasks(out / "data", styles, cache, painting=painting)
     rows = run_quality_bench(
         tasks, recipes, out, args.minutes, jobs=args.jobs, threads=args.threads, seed=args.seed
     )

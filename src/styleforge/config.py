@@ -102,6 +102,7 @@ class OptimConfig:
     color_anchor: str = "relative"  # relative: a global colour or brightness shift is free
     lambda_feat: float = 0.0  # weight of L1 between EfficientNet-Lite0 features of output, input
     lambda_stats: float = 0.0  # weight of matching those features' statistics to the style images
+    lambda_patch: float = 0.0  # weight of the sliced Wasserstein distance of patches to the style's
     r1_gamma: float = 0.0
     lambda_sty: float = 1.0  # style reconstruction: the encoder recovers the code from the output
     lambda_ds: float = 0.0  # diversity: different noise, different outputs (decays to 0)
@@ -192,9 +193,10 @@ class TrainConfig:
         _choice("--precision", self.precision, PRECISIONS)
         if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
             raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")
-        if min(o.lambda_color, o.lambda_feat, o.lambda_stats, o.r1_gamma) < 0:
+        if min(o.lambda_color, o.lambda_feat, o.lambda_stats, o.lambda_patch, o.r1_gamma) < 0:
             raise StyleforgeError(
-                "--lambda-color, --lambda-feat, --lambda-stats and --r1-gamma must be >= 0"
+                "--lambda-color, --lambda-feat, --lambda-stats, --lambda-patch and --r1-gamma"
+                " must be >= 0"
             )
         _positive("--ngf", m.ngf)
         _positive("--ndf", m.ndf)

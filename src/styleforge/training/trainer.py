@@ -43,6 +43,7 @@ from styleforge.training import checkpoint, distributed
 from styleforge.training.anchors import ContentAnchors
 from styleforge.training.monitor import LOSS_PLOT_NAME, MetricsLog, plot_losses, save_grid
 from styleforge.training.networks import Networks, nce_layer_ids
+from styleforge.training.patch_distribution import patch_distribution_loss
 from styleforge.training.seeding import seed_step, step_seed
 from styleforge.training.style_stats import StyleStatistics
 
@@ -413,6 +414,10 @@ class Trainer:
             content_loss.update(self.anchors(content, fake))
             if self.style_stats is not None:
                 content_loss["stats"] = self.style_stats(fake, style, labels)
+            if opt.lambda_patch > 0:
+                content_loss["patch"] = opt.lambda_patch * patch_distribution_loss(
+                    fake, style, labels, gen
+                )
             for key, value in content_loss.items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
