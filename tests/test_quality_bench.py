@@ -46,7 +46,7 @@ def test_tasks_keep_style_photos_apart_from_content_and_test_photos(tmp_path: Pa
 def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     base = ["bench", "--quality", "--no-debian", "--out", str(tmp_path / "q")]
     assert main([*base, "--styles", "watercolour"]) != 0
-    assert "unknown style 'watercolour'" in capsys.readouterr().err
+    assert "unknown task 'watercolour'" in capsys.readouterr().err
     assert main([*base, "--recipe", "no-equals-sign"]) != 0
     assert "NAME=OPTIONS" in capsys.readouterr().err
     assert main([*base, "--styles", "grade,painting"]) != 0

@@ -132,7 +132,9 @@ def build_tasks(
     """Write every task's folders under root (replacing an earlier build) and describe them."""
     unknown = [s for s in styles if s not in STYLES]
     if unknown:
-        raise StyleforgeError(f"unknown style {unknown[0]!r}; choose from {', '.join(STYLES)}")
+        raise StyleforgeError(
+            f"unknown task {unknown[0]!r}; choose from {', '.join(STYLES)}, painting"
+        )
     if painting and debian_cache is None:
         raise StyleforgeError("the painting task needs the Debian packages (drop --no-debian)")
     if root.exists():
