@@ -197,6 +197,9 @@ def test_ctrl_c_saves_and_exits_zero(tmp_path: Path, photo_dirs) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job (`make test &`) ignores SIGINT, and a child inherits that:
+        # give the trainer the default disposition, as a terminal's Ctrl-C finds it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while not (run / "metrics.jsonl").exists() and time.time() < deadline:
