@@ -95,3 +95,24 @@ def test_split_discriminator_sees_a_palette_but_not_a_one_pixel_fringe() -> None
     assert torch.allclose(split(gray, labels), split(gray + fringe * columns, labels), atol=1e-5)
     # the same tint over the whole image (a colour grade) changes its verdict
     assert not torch.allclose(split(gray, labels), split(gray + fringe, labels), atol=1e-3)
+
+
+def test_feature_heads_judge_frozen_features_that_are_neither_trained_nor_saved() -> None:
+    cfg = preset("lite", styles=["a", "b"], disc_input="rgb", disc_features=True)
+    disc = PatchDiscriminator(cfg)
+    plain = PatchDiscriminator(preset("lite", styles=["a", "b"], disc_input="rgb"))
+    # only the small heads are added: no EfficientNet-Lite0 weight in parameters or state
+    added = {k for k in disc.state_dict() if not k.startswith("net.")}
+    assert added and all(k.startswith("feature_heads.heads.") for k in added)
+    extra = sum(p.numel() for p in disc.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert 0 < extra < 500_000  # EfficientNet-Lite0 alone has about 3.4 M
+    x = (torch.rand(2, 3, 64, 64) * 2 - 1).requires_grad_(True)
+    labels = torch.tensor([1, 0])
+    out = disc(x, labels)
+    assert out.shape[:2] == (2, 3)  # the pixel view and the stride-4 and stride-8 feature views
+    index = labels.view(-1, 1, 1, 1).expand(-1, 1, *out.shape[2:])
+    assert torch.equal(out[:, :1], disc.net(x).gather(1, index))  # view 0: the pixel PatchGAN
+    out[:, 1:].sum().backward()  # the feature views reach the images through the frozen network
+    assert float(x.grad.abs().sum()) > 0
+    assert all(p.grad is None for p in disc.feature_heads._frozen[0].net.parameters())
+    assert all(p.grad is not None for p in disc.feature_heads.heads.parameters())

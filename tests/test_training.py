@@ -230,3 +230,17 @@ def test_flat_colour_images_are_skipped_not_trained_on(
     Image.new("RGB", (64, 64), (10, 10, 10)).save(flat_only / "black.png")
     with pytest.raises(StyleforgeError, match="no usable image"):
         Trainer(tiny_config(content, flat_only), tmp_path / "run2")
+
+
+def test_feature_discriminator_trains_and_resumes(tmp_path: Path, photo_dirs) -> None:
+    content, style = photo_dirs
+    config = tiny_config(content, style, steps=4, device="cpu")
+    config.model.disc_features = True
+    trainer = Trainer(config, tmp_path / "run")
+    before = [p.detach().clone() for p in trainer.nets.disc.feature_heads.parameters()]
+    assert trainer.run(stop_at=2).steps == 2
+    after = list(trainer.nets.disc.feature_heads.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    resumed = resume_trainer(tmp_path / "run")
+    assert resumed.config.model.disc_features and resumed.step == 2
+    assert resumed.run().steps == 4

@@ -41,6 +41,7 @@ class ModelConfig:
     spectral_norm: bool = False
     disc_input: str = "split"  # rgb; luma: D judges texture and edges, not palette; split: both,
     # with chroma blurred (a palette counts, a colour fringe along an edge does not)
+    disc_features: bool = False  # D also judges frozen EfficientNet-Lite0 feature maps
     skip: bool = True  # output = input + learned change (in tanh space): starts as the identity
     latent_dim: int = 16
     style_dim: int = 64
@@ -119,7 +120,7 @@ class OptimConfig:
 # What a saved config meant before these keys existed (their defaults have changed since):
 # a model or run saved then goes on as it was trained.
 BEFORE_KEY_EXISTED = {
-    "model": {"disc_input": "rgb"},
+    "model": {"disc_input": "rgb", "disc_features": False},
     "optim": {"luma_pool": 0, "color_anchor": "absolute"},
 }
 

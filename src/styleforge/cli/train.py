@@ -34,6 +34,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "spectral_norm": ("model", "spectral_norm"),
     "disc_input": ("model", "disc_input"),
     "skip": ("model", "skip"),
+    "disc_features": ("model", "disc_features"),
     "latent_dim": ("model", "latent_dim"),
     "style_dim": ("model", "style_dim"),
     "gan_loss": ("optim", "gan_loss"),
@@ -193,9 +194,15 @@ def add_train(sub: Any) -> None:
     net.add_argument(
         "--disc-input",
         choices=DISC_INPUTS,
-        help="what the discriminator judges: rgb (default); luma: texture, edges and "
-        "shading but not palette (for styles that keep colours; pair with --lambda-color); "
-        "split: sharp luminance plus blurred chroma (palettes count, colour fringes do not)",
+        help="what the discriminator judges: split (default): sharp luminance plus blurred "
+        "chroma (palettes count, colour fringes do not); rgb: the whole image; luma: texture, "
+        "edges and shading but not palette (for styles that keep colours)",
+    )
+    net.add_argument(
+        "--disc-features",
+        action=argparse.BooleanOptionalAction,
+        help="the discriminator also judges frozen EfficientNet-Lite0 feature maps (strides 4 "
+        "and 8) with small heads, as Projected GANs do",
     )
     net.add_argument(
         "--skip",

@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from styleforge.config import ModelConfig
+from styleforge.models.feature_discriminator import FeatureHeads
 from styleforge.models.layers import luminance, make_norm
 
 SPLIT_CHROMA_POOL = 8
@@ -56,13 +57,21 @@ class PatchDiscriminator(nn.Module):
             ch = out
         layers.append(wrap(nn.Conv2d(ch, outputs, 4, 1, 1)))
         self.net = nn.Sequential(*layers)
+        self.feature_heads = FeatureHeads(outputs, cfg.ndf, wrap) if cfg.disc_features else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Logit maps (N, 1, h, w) for each image's own style."""
+        """Logit maps (N, views, h, w) for each image's own style: the pixel view, then (with
+        feature heads) one per feature map, each pooled to the pixel view's size so that every
+        view weighs the same in the loss."""
+        rgb = x
         if self.view == "luma":
             x = luminance(x)
         elif self.view == "split":
             x = split_view(x)
         out = self.net(x)
         index = labels.view(-1, 1, 1, 1).expand(-1, 1, *out.shape[2:])
-        return out.gather(1, index)
+        views = [out.gather(1, index)]
+        if self.feature_heads is not None:
+            for logits in self.feature_heads(rgb):
+                views.append(F.adaptive_avg_pool2d(logits, out.shape[2:]).gather(1, index))
+        return torch.cat(views, dim=1)
