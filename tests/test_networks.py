@@ -7,6 +7,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from styleforge.config import ModelConfig, apply_preset
+from styleforge.evaluation.features import frozen_features
 from styleforge.models.discriminator import PatchDiscriminator
 from styleforge.models.stylenet import StyleNet
 
@@ -114,5 +115,5 @@ def test_feature_heads_judge_frozen_features_that_are_neither_trained_nor_saved(
     assert torch.equal(out[:, :1], disc.net(x).gather(1, index))  # view 0: the pixel PatchGAN
     out[:, 1:].sum().backward()  # the feature views reach the images through the frozen network
     assert float(x.grad.abs().sum()) > 0
-    assert all(p.grad is None for p in disc.feature_heads._frozen[0].net.parameters())
+    assert all(p.grad is None for p in frozen_features("cpu").net.parameters())
     assert all(p.grad is not None for p in disc.feature_heads.heads.parameters())

@@ -7,6 +7,7 @@ with numbers computed on Inception features.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -110,3 +111,10 @@ class EfficientNetLite0:
             unit = F.normalize(fmap, dim=1)
             total += float((unit[0] - unit[1]).pow(2).sum(dim=0).mean())
         return total / len(maps)
+
+
+@functools.cache
+def frozen_features(device: str) -> EfficientNetLite0:
+    """One frozen network per device for the training terms that read it (feature anchor,
+    feature statistics, feature discriminator): loaded once, never trained."""
+    return EfficientNetLite0(device)

@@ -37,9 +37,9 @@ class ContentAnchors:
         self.lambda_feat = optim.lambda_feat
         self.features = None
         if self.lambda_feat > 0:
-            from styleforge.evaluation.features import EfficientNetLite0
+            from styleforge.evaluation.features import frozen_features
 
-            self.features = EfficientNetLite0(device)
+            self.features = frozen_features(str(device))
 
     def __call__(self, content: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         terms = {}

@@ -31,10 +31,10 @@ class StyleStatistics:
     """L1 between feature statistics of outputs and real style images, per style in the batch."""
 
     def __init__(self, weight: float, device: torch.device):
-        from styleforge.evaluation.features import EfficientNetLite0
+        from styleforge.evaluation.features import frozen_features
 
         self.weight = weight
-        self.features = EfficientNetLite0(device)
+        self.features = frozen_features(str(device))
         self.targets: dict[int, list[torch.Tensor]] = {}
 
     def maps(self, x: torch.Tensor) -> list[torch.Tensor]:
