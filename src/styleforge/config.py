@@ -103,7 +103,7 @@ class OptimConfig:
     color_anchor: str = "relative"  # relative: a global colour or brightness shift is free
     lambda_feat: float = 0.0  # weight of L1 between EfficientNet-Lite0 features of output, input
     lambda_stats: float = 0.0  # weight of matching those features' statistics to the style images
-    lambda_patch: float = 0.0  # weight of the sliced Wasserstein distance of patches to the style's
+    lambda_patch: float = 0.0  # weight of the sliced Wasserstein distance, output vs style patches
     r1_gamma: float = 0.0
     lambda_sty: float = 1.0  # style reconstruction: the encoder recovers the code from the output
     lambda_ds: float = 0.0  # diversity: different noise, different outputs (decays to 0)
