@@ -41,8 +41,9 @@ from styleforge.errors import StyleforgeError
 from styleforge.losses import discriminator_loss, generator_loss, r1_penalty
 from styleforge.training import checkpoint, distributed
 from styleforge.training.anchors import ContentAnchors
+from styleforge.training.content_terms import ContentTerms
 from styleforge.training.monitor import LOSS_PLOT_NAME, MetricsLog, plot_losses, save_grid
-from styleforge.training.networks import Networks, nce_layer_ids
+from styleforge.training.networks import Networks
 from styleforge.training.patch_distribution import patch_distribution_loss
 from styleforge.training.seeding import seed_step, step_seed
 from styleforge.training.style_stats import StyleStatistics
@@ -133,11 +134,11 @@ class Trainer:
         self.style_stats = (
             StyleStatistics(opt.lambda_stats, self.device) if opt.lambda_stats else None
         )
-        self.nce_ids = nce_layer_ids(len(self.nets.net.generator.nce_channels), opt.nce_layers)
         self.sample_inputs = self.data.sample_inputs(
             SAMPLE_IMAGES, config.data.load_size, config.model.size_multiple
         )
         self.w = self.wrap_networks()
+        self.content_terms = ContentTerms(opt, self.nets, self.w)
         if self.world.enabled:
             log.info(
                 "batch %d per process x %d processes = %d per step",
@@ -408,7 +409,7 @@ class Trainer:
             ).items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
-            content_loss = self.content_loss(
+            content_loss = self.content_terms(
                 content, style, fake, codes, back_codes, back_fake, gen
             )
             content_loss.update(self.anchors(content, fake))
@@ -537,49 +538,6 @@ class Trainer:
             fake2 = w.gen(content, other)
             terms["ds"] = -ds_weight * (fake - fake2.detach()).abs().mean()
         return terms
-
-    def content_loss(self, content, style, fake, codes, back_codes, back_fake, gen):
-        """The content-preserving terms of the chosen `content_loss`, already weighted."""
-        opt, nets, w = self.config.optim, self.nets, self.w
-        kind = opt.content_loss
-        if kind == "identity":
-            return {"pixel": opt.lambda_pixel * F.l1_loss(fake, content)}
-        if kind == "nce":
-            loss = w.nce(
-                self.nce_feats(w.gen(content, codes, method="encode")),
-                self.nce_feats(w.gen(fake, codes, method="encode")),
-                gen,
-            )
-            terms = {"nce": opt.lambda_nce * loss}
-            if opt.nce_idt:
-                same = w.gen(style, codes)
-                idt = w.nce(
-                    self.nce_feats(w.gen(style, codes, method="encode")),
-                    self.nce_feats(w.gen(same, codes, method="encode")),
-                    gen,
-                )
-                terms["nce_idt"] = opt.lambda_nce * idt
-            return terms
-        if kind == "cycle":
-            zeros = torch.zeros(content.shape[0], dtype=torch.long, device=content.device)
-            nets.disc_back.requires_grad_(False)
-            adv_back = generator_loss(w.disc_back_fixed(back_fake, zeros), opt.gan_loss)
-            cycle = F.l1_loss(w.back_gen(fake, back_codes), content) + F.l1_loss(
-                w.gen(back_fake, codes), style
-            )
-            identity = F.l1_loss(w.gen(style, codes), style) + F.l1_loss(
-                w.back_gen(content, back_codes), content
-            )
-            nets.disc_back.requires_grad_(True)
-            return {
-                "g_gan_back": opt.lambda_gan * adv_back,
-                "cycle": opt.lambda_cycle * cycle,
-                "identity": opt.lambda_cycle * opt.lambda_identity * identity,
-            }
-        return {}
-
-    def nce_feats(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        return [feats[i] for i in self.nce_ids]
 
     @torch.no_grad()
     def write_samples(self) -> None:

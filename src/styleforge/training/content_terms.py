@@ -1,0 +1,82 @@
+"""The generator's content-preserving terms of the chosen `content_loss`, already weighted.
+
+PatchNCE (CUT: a patch of the output should match the same patch of the input, plus its
+identity term on style images), CycleGAN's cycle and identity terms with the backward
+generator's adversarial term, or L1 to the input. The anchors to the input (colour, features)
+are separate (`anchors.py`): they combine with any of these.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+
+from styleforge.config import OptimConfig
+from styleforge.losses import generator_loss
+from styleforge.training.networks import Networks, nce_layer_ids
+
+if TYPE_CHECKING:
+    from styleforge.training.trainer import Wrapped
+
+
+class ContentTerms:
+    """Computes the terms through the step's (possibly DDP-wrapped) networks."""
+
+    def __init__(self, optim: OptimConfig, nets: Networks, wrapped: Wrapped):
+        self.optim, self.nets, self.w = optim, nets, wrapped
+        self.nce_ids = nce_layer_ids(len(nets.net.generator.nce_channels), optim.nce_layers)
+
+    def __call__(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor,
+        fake: torch.Tensor,
+        codes: torch.Tensor,
+        back_codes: torch.Tensor | None,
+        back_fake: torch.Tensor | None,
+        gen: torch.Generator,
+    ) -> dict[str, torch.Tensor]:
+        """The terms for one generator step: {name: weighted loss}."""
+        opt, nets, w = self.optim, self.nets, self.w
+        kind = opt.content_loss
+        if kind == "identity":
+            return {"pixel": opt.lambda_pixel * F.l1_loss(fake, content)}
+        if kind == "nce":
+            loss = w.nce(
+                self.nce_feats(w.gen(content, codes, method="encode")),
+                self.nce_feats(w.gen(fake, codes, method="encode")),
+                gen,
+            )
+            terms = {"nce": opt.lambda_nce * loss}
+            if opt.nce_idt:
+                same = w.gen(style, codes)
+                idt = w.nce(
+                    self.nce_feats(w.gen(style, codes, method="encode")),
+                    self.nce_feats(w.gen(same, codes, method="encode")),
+                    gen,
+                )
+                terms["nce_idt"] = opt.lambda_nce * idt
+            return terms
+        if kind == "cycle":
+            zeros = torch.zeros(content.shape[0], dtype=torch.long, device=content.device)
+            nets.disc_back.requires_grad_(False)
+            adv_back = generator_loss(w.disc_back_fixed(back_fake, zeros), opt.gan_loss)
+            cycle = F.l1_loss(w.back_gen(fake, back_codes), content) + F.l1_loss(
+                w.gen(back_fake, codes), style
+            )
+            identity = F.l1_loss(w.gen(style, codes), style) + F.l1_loss(
+                w.back_gen(content, back_codes), content
+            )
+            nets.disc_back.requires_grad_(True)
+            return {
+                "g_gan_back": opt.lambda_gan * adv_back,
+                "cycle": opt.lambda_cycle * cycle,
+                "identity": opt.lambda_cycle * opt.lambda_identity * identity,
+            }
+        return {}
+
+    def nce_feats(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The encoder maps PatchNCE compares."""
+        return [feats[i] for i in self.nce_ids]
