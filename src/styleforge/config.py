@@ -120,7 +120,7 @@ class OptimConfig:
 # What a saved config meant before these keys existed (their defaults have changed since):
 # a model or run saved then goes on as it was trained.
 BEFORE_KEY_EXISTED = {
-    "model": {"disc_input": "rgb", "disc_features": False},
+    "model": {"disc_input": "rgb"},
     "optim": {"luma_pool": 0, "color_anchor": "absolute"},
 }
 

@@ -30,7 +30,7 @@ from styleforge.evaluation.distances import frechet_distance
 from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.unpaired import content_ssim
-from styleforge.inference.files import save_image
+from styleforge.inference.files import grid, save_image
 from styleforge.inference.stylizer import Stylizer
 from styleforge.modelfile import read_metadata
 from styleforge.training.checkpoint import MODEL_FORMAT
@@ -169,15 +169,11 @@ class Scorer:
     def grid(self, columns: dict[str, dict[str, Image.Image]], path: Path) -> None:
         """One row per test photo: input | truth (if any) | each recipe's output."""
         order = {"input": self.inputs, **({"truth": self.truths} if self.truths else {}), **columns}
-        rows = [
-            np.concatenate([_fit(order[col][name]) for col in order], axis=1)
-            for name in self.inputs
-        ]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.concatenate(rows, axis=0)).save(path, quality=90)
+        cells = [_fit(order[col][name]) for name in self.inputs for col in order]
+        save_image(grid(cells, columns=len(order)), path)
 
 
-def _fit(img: Image.Image) -> np.ndarray:
+def _fit(img: Image.Image) -> Image.Image:
     """The image scaled to fit a GRID_CELL box, centred on white."""
     box_w, box_h = GRID_CELL
     scale = min(box_w / img.width, box_h / img.height)
@@ -186,7 +182,7 @@ def _fit(img: Image.Image) -> np.ndarray:
     cell.paste(
         img.resize(size, Image.Resampling.LANCZOS), ((box_w - size[0]) // 2, (box_h - size[1]) // 2)
     )
-    return np.asarray(cell)
+    return cell
 
 
 def run_quality_bench(

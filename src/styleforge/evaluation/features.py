@@ -113,8 +113,16 @@ class EfficientNetLite0:
         return total / len(maps)
 
 
-@functools.cache
-def frozen_features(device: str) -> EfficientNetLite0:
+def frozen_features(device: torch.device | str) -> EfficientNetLite0:
     """One frozen network per device for the training terms that read it (feature anchor,
-    feature statistics, feature discriminator): loaded once, never trained."""
+    feature statistics, feature discriminator): loaded once, never trained. "cuda" and
+    "cuda:0" name the same device and get the same copy."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return _frozen_on(str(device))
+
+
+@functools.cache
+def _frozen_on(device: str) -> EfficientNetLite0:
     return EfficientNetLite0(device)

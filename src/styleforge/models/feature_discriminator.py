@@ -41,6 +41,6 @@ class FeatureHeads(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Images in [-1, 1] -> one (N, outputs, h, w) logit map per feature map."""
-        features = frozen_features(str(x.device))  # looked up, not held: not trained, not saved
+        features = frozen_features(x.device)  # looked up, not held: not trained, not saved
         maps = features.feature_maps(features.from_signed_unit(x), stop=FEATURE_STOP)
         return [head(m) for head, m in zip(self.heads, maps, strict=True)]

@@ -39,7 +39,7 @@ class ContentAnchors:
         if self.lambda_feat > 0:
             from styleforge.evaluation.features import frozen_features
 
-            self.features = frozen_features(str(device))
+            self.features = frozen_features(device)
 
     def __call__(self, content: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         terms = {}

@@ -34,7 +34,7 @@ class StyleStatistics:
         from styleforge.evaluation.features import frozen_features
 
         self.weight = weight
-        self.features = frozen_features(str(device))
+        self.features = frozen_features(device)
         self.targets: dict[int, list[torch.Tensor]] = {}
 
     def maps(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -404,22 +404,12 @@ class Trainer:
             fake_logits = w.disc_fixed(self.for_disc(fake, gen), labels)
             loss_g = opt.lambda_gan * generator_loss(fake_logits, opt.gan_loss)
             losses["loss/g_gan"] = float(loss_g.detach())
-            for key, value in self.style_terms(
-                content, style, labels, codes, fake, use_ref, gen
-            ).items():
-                losses[f"loss/{key}"] = float(value.detach())
-                loss_g = loss_g + value
-            content_loss = self.content_terms(
-                content, style, fake, codes, back_codes, back_fake, gen
+            terms = self.style_terms(content, style, labels, codes, fake, use_ref, gen)
+            terms.update(
+                self.content_terms(content, style, fake, codes, back_codes, back_fake, gen)
             )
-            content_loss.update(self.anchors(content, fake))
-            if self.style_stats is not None:
-                content_loss["stats"] = self.style_stats(fake, style, labels)
-            if opt.lambda_patch > 0:
-                content_loss["patch"] = opt.lambda_patch * patch_distribution_loss(
-                    fake, style, labels, gen
-                )
-            for key, value in content_loss.items():
+            terms.update(self.anchors(content, fake))
+            for key, value in terms.items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
         self.opt_g.zero_grad(set_to_none=True)
@@ -527,7 +517,8 @@ class Trainer:
         return diff_augment(images, gen, (self.sampler.rows.start, self.sampler.global_batch))
 
     def style_terms(self, content, style, labels, codes, fake, use_ref, gen):
-        """Style reconstruction and diversity (StarGAN v2), already weighted; {} when off."""
+        """Style reconstruction and diversity (StarGAN v2), and the direct pulls towards the
+        style images (feature statistics, patch texture), already weighted; {} when all off."""
         opt, w = self.config.optim, self.w
         terms = {}
         if opt.lambda_sty > 0:
@@ -537,6 +528,10 @@ class Trainer:
             other = self.draw_codes(labels, style, use_ref, gen)
             fake2 = w.gen(content, other)
             terms["ds"] = -ds_weight * (fake - fake2.detach()).abs().mean()
+        if self.style_stats is not None:
+            terms["stats"] = self.style_stats(fake, style, labels)
+        if opt.lambda_patch > 0:
+            terms["patch"] = opt.lambda_patch * patch_distribution_loss(fake, style, labels, gen)
         return terms
 
     @torch.no_grad()
