@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from styleforge.data.diffaug import diff_augment, diffaug_enabled
+from styleforge.data.diffaug import diff_augment, diffaug_enabled, parse_policy
 
 
 def test_deterministic_and_shape_preserving() -> None:
@@ -26,3 +27,35 @@ def test_gradients_reach_the_input() -> None:
 def test_auto_mode_threshold() -> None:
     assert diffaug_enabled("auto", 20) and not diffaug_enabled("auto", 5000)
     assert diffaug_enabled("on", 5000) and not diffaug_enabled("off", 3)
+
+
+def test_policy_without_colour_keeps_every_pixel_value() -> None:
+    """translation + cutout only move pixels or zero them: no value is made that x lacks, and the
+    draws that follow are the same as under the full policy."""
+    x = torch.rand(2, 3, 24, 24) * 0.5 + 0.25  # no zeros of its own
+    gen = torch.Generator().manual_seed(5)
+    out = diff_augment(x, gen, policy=parse_policy("translation,cutout"))
+    after = torch.rand(1, generator=gen)
+    values = set(x.flatten().tolist()) | {0.0}
+    assert set(out.flatten().tolist()) <= values and (out == 0).any()
+    full_gen = torch.Generator().manual_seed(5)
+    full = diff_augment(x, full_gen)
+    assert not set(full.flatten().tolist()) <= values  # colour changes values
+    assert torch.equal(torch.rand(1, generator=full_gen), after)
+
+
+def test_colour_only_policy_does_not_move_or_cut() -> None:
+    x = torch.rand(2, 3, 24, 24) * 0.5 + 0.25
+    out = diff_augment(x, torch.Generator().manual_seed(2), policy=parse_policy("color"))
+    assert (out != 0).all()
+    # a colour change is one affine map per image and channel mix: the ranks of the grey
+    # values within an image stay put, which a translation would not keep
+    grey_in, grey_out = x.mean(1).flatten(1), out.mean(1).flatten(1)
+    assert torch.equal(grey_in.argsort(1), grey_out.argsort(1))
+
+
+def test_bad_policy_is_refused() -> None:
+    for bad in ("", "colour", "color,blur"):
+        with pytest.raises(ValueError):
+            parse_policy(bad)
+    assert parse_policy(" cutout , color") == {"cutout", "color"}

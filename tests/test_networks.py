@@ -71,6 +71,28 @@ def test_skip_generator_starts_as_identity() -> None:
     assert torch.allclose(out, x, atol=1e-5)
 
 
+def test_tone_path_starts_as_identity_and_learns_a_per_style_colour_curve() -> None:
+    """The per-pixel path fits a channel curve (a grade) for one style and leaves another
+    style's colours alone: the job a 7x7 decoder head does with a spatial blur."""
+    torch.manual_seed(0)
+    net = StyleNet(preset("lite", skip=True, tone_path=True, styles=["grade", "plain"]))
+    x = torch.rand(2, 3, 16, 16) * 1.8 - 0.9
+    with torch.no_grad():
+        codes = net.style_codes(torch.tensor([0, 1]), torch.Generator().manual_seed(0))
+    assert torch.allclose(net(x, codes), x, atol=1e-5)
+    graded = torch.stack([x[0] ** 3 * 0.5 + x[0] * 0.5, x[1]])  # S-ish curve on style 0 only
+    graded[0, 0] = graded[0, 0] * 0.8 + 0.15  # and a warmer red
+    opt = torch.optim.Adam(net.generator.tone.parameters(), lr=1e-2)
+    for _ in range(150):
+        opt.zero_grad()
+        (net(x, codes) - graded).abs().mean().backward()
+        opt.step()
+    with torch.no_grad():
+        out = net(x, codes)
+    assert float((out[0] - graded[0]).abs().mean()) < 0.02 < float((x[0] - graded[0]).abs().mean())
+    assert float((out[1] - x[1]).abs().mean()) < 0.02
+
+
 def test_luma_discriminator_is_blind_to_palette_but_not_to_shading() -> None:
     torch.manual_seed(0)
     gray = torch.rand(1, 1, 64, 64) * 2 - 1
@@ -117,3 +139,20 @@ def test_feature_heads_judge_frozen_features_that_are_neither_trained_nor_saved(
     assert float(x.grad.abs().sum()) > 0
     assert all(p.grad is None for p in frozen_features("cpu").net.parameters())
     assert all(p.grad is not None for p in disc.feature_heads.heads.parameters())
+
+
+def test_coarse_discriminator_scales_see_tone_and_are_saved_in_order() -> None:
+    """Each coarser PatchGAN judges a downsampled image: fine texture it cannot resolve (a
+    one-pixel checkerboard) leaves its verdict alone, while the full-size view changes."""
+    torch.manual_seed(0)
+    disc = PatchDiscriminator(preset("lite", disc_scales=3, disc_input="luma"))
+    x = torch.rand(2, 3, 128, 128) * 0.2
+    labels = torch.zeros(2, dtype=torch.long)
+    checker = (torch.arange(128).view(1, -1) + torch.arange(128).view(-1, 1)) % 2
+    textured = x + 0.3 * (checker.float() - 0.5)  # same means over every 2x2 block
+    a, b = disc(x, labels), disc(textured, labels)
+    assert a.shape == (2, 3, 14, 14)
+    assert not torch.allclose(a[:, 0], b[:, 0], atol=1e-3)
+    assert torch.allclose(a[:, 1:], b[:, 1:], atol=1e-5)
+    assert not torch.allclose(a[:, 2], disc(x + 0.3, labels)[:, 2], atol=1e-3)  # tone counts
+    assert {k.split(".")[0] for k in disc.state_dict()} == {"net", "coarse"}

@@ -27,12 +27,14 @@ def stylizer() -> Stylizer:
     config = tiny_config()
     config.model.styles = ["ink", "paint"]
     config.model.skip = True  # the skip path (atanh) must export too
+    config.model.tone_path = True  # and the per-pixel colour curve
     torch.manual_seed(2)
     net = StyleNet(config.model)
     for block in net.generator.blocks:
         for norm in (block.norm1, block.norm2):
             torch.nn.init.normal_(norm.affine.weight, std=0.5)
     torch.nn.init.normal_(net.generator.head.weight, std=0.05)
+    torch.nn.init.normal_(net.generator.tone.out.weight, std=0.05)
     return Stylizer(net, config, torch.device("cpu"))
 
 

@@ -141,6 +141,22 @@ def test_crop_larger_than_images_is_an_error(tmp_path: Path, photo_dirs) -> None
         config.validate()
 
 
+def test_unknown_diffaug_policy_is_an_error(photo_dirs) -> None:
+    config = tiny_config(*photo_dirs)
+    config.optim.diffaug_policy = "color,blur"
+    with pytest.raises(StyleforgeError, match="--diffaug-policy 'color,blur': choose one or"):
+        config.validate()
+
+
+def test_too_many_discriminator_scales_for_the_crop_is_an_error(photo_dirs) -> None:
+    config = tiny_config(*photo_dirs)  # 32-pixel crops, 2-layer PatchGAN: needs 16 pixels
+    config.model.disc_scales = 2
+    config.validate()
+    config.model.disc_scales = 3
+    with pytest.raises(StyleforgeError, match="--disc-scales 3 shrinks 32-pixel crops to 8"):
+        config.validate()
+
+
 def test_empty_folder_is_an_error(tmp_path: Path, photo_dirs) -> None:
     _, style = photo_dirs
     empty = tmp_path / "empty"

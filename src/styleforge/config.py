@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from styleforge.atomic import atomic_write_bytes
+from styleforge.data.diffaug import parse_policy
 from styleforge.errors import StyleforgeError
 
 GAN_LOSSES = ("bce", "lsgan", "hinge")
@@ -42,7 +43,9 @@ class ModelConfig:
     disc_input: str = "split"  # rgb; luma: D judges texture and edges, not palette; split: both,
     # with chroma blurred (a palette counts, a colour fringe along an edge does not)
     disc_features: bool = False  # D also judges frozen EfficientNet-Lite0 feature maps
+    disc_scales: int = 1  # PatchGANs at 1, 1/2, 1/4, ... of the image (pix2pixHD)
     skip: bool = True  # output = input + learned change (in tanh space): starts as the identity
+    tone_path: bool = False  # also a per-pixel colour curve of the input, conditioned on the style
     latent_dim: int = 16
     style_dim: int = 64
     styles: list[str] = field(default_factory=lambda: ["style"])
@@ -109,6 +112,7 @@ class OptimConfig:
     lambda_ds: float = 0.0  # diversity: different noise, different outputs (decays to 0)
     ref_every: int = 2  # every n-th step takes style codes from reference images (0: never)
     diffaug: str = "auto"  # differentiable augmentation for D: auto (small sets), on, off
+    diffaug_policy: str = "color,translation,cutout"  # which augmentations DiffAugment applies
     lr: float = 2e-4
     lr_d: float | None = None  # defaults to lr
     beta1: float = 0.5
@@ -191,6 +195,10 @@ class TrainConfig:
         _choice("--color-anchor", o.color_anchor, COLOR_ANCHORS)
         _choice("--content-loss", o.content_loss, CONTENT_LOSSES)
         _choice("--diffaug", o.diffaug, ("auto", "on", "off"))
+        try:
+            parse_policy(o.diffaug_policy)
+        except ValueError as exc:
+            raise StyleforgeError(f"--diffaug-policy {o.diffaug_policy!r}: {exc}") from None
         _choice("--precision", self.precision, PRECISIONS)
         if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
             raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")
@@ -201,6 +209,7 @@ class TrainConfig:
             )
         _positive("--ngf", m.ngf)
         _positive("--ndf", m.ndf)
+        _positive("--disc-scales", m.disc_scales)
         _positive("--latent-dim", m.latent_dim)
         _positive("--style-dim", m.style_dim)
         _positive("--batch-size", self.batch_size)
@@ -228,6 +237,12 @@ class TrainConfig:
         if d.crop_size > d.load_size:
             raise StyleforgeError(
                 f"--crop-size {d.crop_size} is larger than --load-size {d.load_size}"
+            )
+        coarsest = d.crop_size // 2 ** (m.disc_scales - 1)
+        if coarsest < 2 ** (m.d_layers + 2):
+            raise StyleforgeError(
+                f"--disc-scales {m.disc_scales} shrinks {d.crop_size}-pixel crops to {coarsest},"
+                f" too small for a {m.d_layers}-layer PatchGAN (at least {2 ** (m.d_layers + 2)})"
             )
         if d.crop_size % m.size_multiple:
             raise StyleforgeError(

@@ -34,6 +34,8 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "spectral_norm": ("model", "spectral_norm"),
     "disc_input": ("model", "disc_input"),
     "skip": ("model", "skip"),
+    "disc_scales": ("model", "disc_scales"),
+    "tone_path": ("model", "tone_path"),
     "disc_features": ("model", "disc_features"),
     "latent_dim": ("model", "latent_dim"),
     "style_dim": ("model", "style_dim"),
@@ -57,6 +59,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "lambda_ds": ("optim", "lambda_ds"),
     "ref_every": ("optim", "ref_every"),
     "diffaug": ("optim", "diffaug"),
+    "diffaug_policy": ("optim", "diffaug_policy"),
     "lr": ("optim", "lr"),
     "lr_d": ("optim", "lr_d"),
     "beta1": ("optim", "beta1"),
@@ -205,9 +208,22 @@ def add_train(sub: Any) -> None:
         "and 8) with small heads, as Projected GANs do",
     )
     net.add_argument(
+        "--disc-scales",
+        type=int,
+        metavar="N",
+        help="N PatchGANs, on the image and on 1/2, 1/4, ... of it: the coarse ones judge "
+        "tone and large shapes (default 1)",
+    )
+    net.add_argument(
         "--skip",
         action=argparse.BooleanOptionalAction,
         help="generator adds a learned change to its input, starting as the identity map",
+    )
+    net.add_argument(
+        "--tone-path",
+        action=argparse.BooleanOptionalAction,
+        help="generator also learns a per-pixel colour curve of its input for each style (a "
+        "grade, a paler paper) beside the convolutional change",
     )
     net.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 16)")
     net.add_argument("--style-dim", type=int, help="size of the style code (default 64)")
@@ -303,6 +319,12 @@ def add_train(sub: Any) -> None:
         "--diffaug",
         choices=["auto", "on", "off"],
         help="differentiable augmentation of what D sees; auto: on below 500 images per style",
+    )
+    loss.add_argument(
+        "--diffaug-policy",
+        metavar="PARTS",
+        help="what DiffAugment does, a comma list of color, translation, cutout"
+        " (default: all three)",
     )
     loss.add_argument("--lr", type=float, help="Adam learning rate (default 2e-4)")
     loss.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")

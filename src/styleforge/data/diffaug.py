@@ -12,12 +12,29 @@ import torch.nn.functional as F
 
 # below this many images in its smallest style, `--diffaug auto` turns augmentation on
 AUTO_THRESHOLD = 500
+POLICY_PARTS = ("color", "translation", "cutout")
+
+
+def parse_policy(text: str) -> frozenset[str]:
+    """`--diffaug-policy` ("color,translation,cutout", any non-empty subset) as a set."""
+    parts = frozenset(p.strip() for p in text.split(",") if p.strip())
+    unknown = sorted(parts - set(POLICY_PARTS))
+    if unknown or not parts:
+        raise ValueError(f"choose one or more of {', '.join(POLICY_PARTS)}")
+    return parts
 
 
 def diff_augment(
-    x: torch.Tensor, gen: torch.Generator, part: tuple[int, int] | None = None
+    x: torch.Tensor,
+    gen: torch.Generator,
+    part: tuple[int, int] | None = None,
+    policy: frozenset[str] = frozenset(POLICY_PARTS),
 ) -> torch.Tensor:
-    """Colour, translation (up to 1/8 of the side) and cutout (a 1/2-side hole) per image.
+    """Colour, translation (up to 1/8 of the side) and cutout (a 1/2-side hole) per image, or
+    the parts of them that `policy` names.
+
+    Every draw is made whatever the policy, so a policy changes what is applied, not the
+    random stream that follows.
 
     `part` = (first, total): `x` holds rows first..first+len(x) of a batch of `total` images
     (one rank's share under distributed training). Parameters are drawn for all `total` images
@@ -36,9 +53,13 @@ def diff_augment(
     dx = torch.randint(-sw, sw + 1, (total,), generator=gen)[rows].tolist()
     cy = torch.randint(0, h, (total,), generator=gen)[rows]
     cx = torch.randint(0, w, (total,), generator=gen)[rows]
-    x = _colour(x, *colour)
-    x = _translate(x, dy, dx, sh, sw)
-    return _cutout(x, cy, cx, 0.5)
+    if "color" in policy:
+        x = _colour(x, *colour)
+    if "translation" in policy:
+        x = _translate(x, dy, dx, sh, sw)
+    if "cutout" in policy:
+        x = _cutout(x, cy, cx, 0.5)
+    return x
 
 
 def _colour(

@@ -34,44 +34,58 @@ def split_view(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([luma, chroma], dim=1)
 
 
+def patch_net(cfg: ModelConfig, outputs: int, wrap) -> nn.Sequential:
+    """CycleGAN's PatchGAN layers for this config's view, `outputs` logit maps."""
+    norm = "none" if cfg.spectral_norm else cfg.norm
+    layers: list[nn.Module] = [
+        wrap(nn.Conv2d(INPUT_CHANNELS[cfg.disc_input], cfg.ndf, 4, 2, 1)),
+        nn.LeakyReLU(0.2, True),
+    ]
+    ch = cfg.ndf
+    for i in range(1, cfg.d_layers + 1):
+        out = cfg.ndf * min(2**i, 8)
+        stride = 2 if i < cfg.d_layers else 1
+        layers += [
+            wrap(nn.Conv2d(ch, out, 4, stride, 1)),
+            make_norm(norm, out),
+            nn.LeakyReLU(0.2, True),
+        ]
+        ch = out
+    layers.append(wrap(nn.Conv2d(ch, outputs, 4, 1, 1)))
+    return nn.Sequential(*layers)
+
+
 class PatchDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig, num_outputs: int | None = None):
         super().__init__()
         outputs = num_outputs or cfg.num_styles
         self.view = cfg.disc_input
         wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
-        norm = "none" if cfg.spectral_norm else cfg.norm
-        layers: list[nn.Module] = [
-            wrap(nn.Conv2d(INPUT_CHANNELS[self.view], cfg.ndf, 4, 2, 1)),
-            nn.LeakyReLU(0.2, True),
-        ]
-        ch = cfg.ndf
-        for i in range(1, cfg.d_layers + 1):
-            out = cfg.ndf * min(2**i, 8)
-            stride = 2 if i < cfg.d_layers else 1
-            layers += [
-                wrap(nn.Conv2d(ch, out, 4, stride, 1)),
-                make_norm(norm, out),
-                nn.LeakyReLU(0.2, True),
-            ]
-            ch = out
-        layers.append(wrap(nn.Conv2d(ch, outputs, 4, 1, 1)))
-        self.net = nn.Sequential(*layers)
+        self.net = patch_net(cfg, outputs, wrap)
+        # pix2pixHD's multi-scale discriminator: the same layers on 1/2, 1/4, ... of the image,
+        # which see tone and large shapes where the full-size view sees texture
+        self.coarse = nn.ModuleList(
+            patch_net(cfg, outputs, wrap) for _ in range(cfg.disc_scales - 1)
+        )
         self.feature_heads = FeatureHeads(outputs, cfg.ndf, wrap) if cfg.disc_features else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Logit maps (N, views, h, w) for each image's own style: the pixel view, then (with
-        feature heads) one per feature map, each pooled to the pixel view's size so that every
-        view weighs the same in the loss."""
+        """Logit maps (N, views, h, w) for each image's own style: the pixel view, then one per
+        coarser scale, then (with feature heads) one per feature map, each resized to the pixel
+        view's size so that every view weighs the same in the loss."""
         rgb = x
         if self.view == "luma":
             x = luminance(x)
         elif self.view == "split":
             x = split_view(x)
         out = self.net(x)
-        index = labels.view(-1, 1, 1, 1).expand(-1, 1, *out.shape[2:])
+        size = out.shape[2:]
+        index = labels.view(-1, 1, 1, 1).expand(-1, 1, *size)
         views = [out.gather(1, index)]
+        for level, net in enumerate(self.coarse, start=1):
+            logits = net(F.avg_pool2d(x, 2**level))
+            views.append(F.interpolate(logits, size=size, mode="nearest").gather(1, index))
         if self.feature_heads is not None:
             for logits in self.feature_heads(rgb):
-                views.append(F.adaptive_avg_pool2d(logits, out.shape[2:]).gather(1, index))
+                views.append(F.adaptive_avg_pool2d(logits, size).gather(1, index))
         return torch.cat(views, dim=1)

@@ -13,6 +13,7 @@ from torch import nn
 from styleforge.config import ModelConfig
 from styleforge.models.layers import ModulatedNorm, conv, make_norm
 
+TONE_HIDDEN = 32  # hidden channels of the per-pixel colour curve
 SKIP_CLAMP = 0.995  # keeps atanh finite; a pixel at 255 passes through as 254
 
 
@@ -56,6 +57,24 @@ def channel_plan(cfg: ModelConfig) -> list[int]:
     return [min(cfg.ngf * 2**i, cfg.max_channels) for i in range(cfg.n_down + 1)]
 
 
+class TonePath(nn.Module):
+    """A per-pixel curve of the input colour, conditioned on the style code: 1x1 convolutions
+    only, so it can map each colour to another exactly (a grade, a paler paper) without the
+    decoder's spatial blur. Its last layer starts at zero: it adds nothing at first."""
+
+    def __init__(self, style_dim: int, hidden: int = TONE_HIDDEN):
+        super().__init__()
+        self.colour = nn.Conv2d(3, hidden, 1)
+        self.style = nn.Linear(style_dim, hidden)
+        self.out = nn.Conv2d(hidden, 3, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        h = self.colour(x) + self.style(style)[:, :, None, None]
+        return self.out(F.relu(h))
+
+
 class Generator(nn.Module):
     """Image-to-image generator conditioned on a style code."""
 
@@ -75,6 +94,7 @@ class Generator(nn.Module):
         )
         self.head = conv(chans[0], 3, 7)
         self.skip = cfg.skip
+        self.tone = TonePath(cfg.style_dim) if cfg.tone_path else None
         if self.skip:  # start as the identity map: the head adds nothing at first
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -90,9 +110,12 @@ class Generator(nn.Module):
             h = block(h, style)
         for layer in self.up:
             h = layer(h)
+        change = self.head(h)
+        if self.tone is not None:
+            change = change + self.tone(x, style)
         if self.skip:
-            return torch.tanh(self.head(h) + torch.atanh(x.clamp(-SKIP_CLAMP, SKIP_CLAMP)))
-        return torch.tanh(self.head(h))
+            return torch.tanh(change + torch.atanh(x.clamp(-SKIP_CLAMP, SKIP_CLAMP)))
+        return torch.tanh(change)
 
     def encode(self, x: torch.Tensor, style: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps PatchNCE compares: the stem, each downsampling and some blocks."""
