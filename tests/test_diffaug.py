@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from styleforge.data.diffaug import diff_augment, diffaug_enabled, parse_policy
+from styleforge.config import OptimConfig
+from styleforge.data.diffaug import diff_augment, diffaug_enabled
+from styleforge.errors import StyleforgeError
 
 
 def test_deterministic_and_shape_preserving() -> None:
@@ -34,7 +36,9 @@ def test_policy_without_colour_keeps_every_pixel_value() -> None:
     draws that follow are the same as under the full policy."""
     x = torch.rand(2, 3, 24, 24) * 0.5 + 0.25  # no zeros of its own
     gen = torch.Generator().manual_seed(5)
-    out = diff_augment(x, gen, policy=parse_policy("translation,cutout"))
+    out = diff_augment(
+        x, gen, policy=OptimConfig(diffaug_policy="translation,cutout").diffaug_parts
+    )
     after = torch.rand(1, generator=gen)
     values = set(x.flatten().tolist()) | {0.0}
     assert set(out.flatten().tolist()) <= values and (out == 0).any()
@@ -46,7 +50,11 @@ def test_policy_without_colour_keeps_every_pixel_value() -> None:
 
 def test_colour_only_policy_does_not_move_or_cut() -> None:
     x = torch.rand(2, 3, 24, 24) * 0.5 + 0.25
-    out = diff_augment(x, torch.Generator().manual_seed(2), policy=parse_policy("color"))
+    out = diff_augment(
+        x,
+        torch.Generator().manual_seed(2),
+        policy=OptimConfig(diffaug_policy="color").diffaug_parts,
+    )
     assert (out != 0).all()
     # a colour change is one affine map per image and channel mix: the ranks of the grey
     # values within an image stay put, which a translation would not keep
@@ -56,6 +64,6 @@ def test_colour_only_policy_does_not_move_or_cut() -> None:
 
 def test_bad_policy_is_refused() -> None:
     for bad in ("", "colour", "color,blur"):
-        with pytest.raises(ValueError):
-            parse_policy(bad)
-    assert parse_policy(" cutout , color") == {"cutout", "color"}
+        with pytest.raises(StyleforgeError, match="choose one or more of color, translation"):
+            OptimConfig(diffaug_policy=bad).diffaug_parts  # noqa: B018
+    assert OptimConfig(diffaug_policy=" cutout , color").diffaug_parts == {"cutout", "color"}

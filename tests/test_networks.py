@@ -141,7 +141,7 @@ def test_feature_heads_judge_frozen_features_that_are_neither_trained_nor_saved(
     assert all(p.grad is not None for p in disc.feature_heads.heads.parameters())
 
 
-def test_coarse_discriminator_scales_see_tone_and_are_saved_in_order() -> None:
+def test_coarse_discriminator_scales_see_tone_not_fine_texture() -> None:
     """Each coarser PatchGAN judges a downsampled image: fine texture it cannot resolve (a
     one-pixel checkerboard) leaves its verdict alone, while the full-size view changes."""
     torch.manual_seed(0)

@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 
 from styleforge.atomic import atomic_write_bytes
-from styleforge.data.diffaug import parse_policy
 from styleforge.errors import StyleforgeError
 
 GAN_LOSSES = ("bce", "lsgan", "hinge")
+DIFFAUG_PARTS = ("color", "translation", "cutout")
 CONTENT_LOSSES = ("nce", "cycle", "identity", "none")
 NORMS = ("instance", "batch", "none")
 DISC_INPUTS = ("rgb", "luma", "split")
@@ -112,13 +112,24 @@ class OptimConfig:
     lambda_ds: float = 0.0  # diversity: different noise, different outputs (decays to 0)
     ref_every: int = 2  # every n-th step takes style codes from reference images (0: never)
     diffaug: str = "auto"  # differentiable augmentation for D: auto (small sets), on, off
-    diffaug_policy: str = "color,translation,cutout"  # which augmentations DiffAugment applies
+    diffaug_policy: str = ",".join(DIFFAUG_PARTS)  # which augmentations DiffAugment applies
     lr: float = 2e-4
     lr_d: float | None = None  # defaults to lr
     beta1: float = 0.5
     beta2: float = 0.999
     decay_start: float = 0.5  # fraction of training after which the lr decays linearly to 0
     ema_beta: float = 0.999
+
+    @property
+    def diffaug_parts(self) -> frozenset[str]:
+        """`diffaug_policy` as a set of DIFFAUG_PARTS; a bad one raises StyleforgeError."""
+        parts = frozenset(p.strip() for p in self.diffaug_policy.split(",") if p.strip())
+        if not parts or not parts <= set(DIFFAUG_PARTS):
+            raise StyleforgeError(
+                f"--diffaug-policy {self.diffaug_policy!r}: choose one or more of"
+                f" {', '.join(DIFFAUG_PARTS)}"
+            )
+        return parts
 
 
 # What a saved config meant before these keys existed (their defaults have changed since):
@@ -195,10 +206,7 @@ class TrainConfig:
         _choice("--color-anchor", o.color_anchor, COLOR_ANCHORS)
         _choice("--content-loss", o.content_loss, CONTENT_LOSSES)
         _choice("--diffaug", o.diffaug, ("auto", "on", "off"))
-        try:
-            parse_policy(o.diffaug_policy)
-        except ValueError as exc:
-            raise StyleforgeError(f"--diffaug-policy {o.diffaug_policy!r}: {exc}") from None
+        o.diffaug_parts  # noqa: B018 (the property raises on a bad policy)
         _choice("--precision", self.precision, PRECISIONS)
         if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
             raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")

@@ -10,25 +10,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from styleforge.config import DIFFAUG_PARTS
+
 # below this many images in its smallest style, `--diffaug auto` turns augmentation on
 AUTO_THRESHOLD = 500
-POLICY_PARTS = ("color", "translation", "cutout")
-
-
-def parse_policy(text: str) -> frozenset[str]:
-    """`--diffaug-policy` ("color,translation,cutout", any non-empty subset) as a set."""
-    parts = frozenset(p.strip() for p in text.split(",") if p.strip())
-    unknown = sorted(parts - set(POLICY_PARTS))
-    if unknown or not parts:
-        raise ValueError(f"choose one or more of {', '.join(POLICY_PARTS)}")
-    return parts
 
 
 def diff_augment(
     x: torch.Tensor,
     gen: torch.Generator,
     part: tuple[int, int] | None = None,
-    policy: frozenset[str] = frozenset(POLICY_PARTS),
+    policy: frozenset[str] = frozenset(DIFFAUG_PARTS),
 ) -> torch.Tensor:
     """Colour, translation (up to 1/8 of the side) and cutout (a 1/2-side hole) per image, or
     the parts of them that `policy` names.

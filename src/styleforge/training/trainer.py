@@ -35,7 +35,7 @@ from tqdm import tqdm
 from styleforge.atomic import WriteError, remove_stale_temps
 from styleforge.config import TrainConfig
 from styleforge.data.datasets import BatchSampler, TrainingData
-from styleforge.data.diffaug import diff_augment, diffaug_enabled, parse_policy
+from styleforge.data.diffaug import diff_augment, diffaug_enabled
 from styleforge.device import set_threads
 from styleforge.errors import StyleforgeError
 from styleforge.losses import discriminator_loss, generator_loss, r1_penalty
@@ -124,7 +124,7 @@ class Trainer:
         )
         smallest = min(len(s) for s in self.data.styles)
         self.diffaug = diffaug_enabled(opt.diffaug, smallest)
-        self.diffaug_policy = parse_policy(opt.diffaug_policy)
+        self.diffaug_parts = opt.diffaug_parts
         self.step = 0
         self.elapsed = 0.0
         self.lr_scale = 1.0  # lowered by divergence rollbacks; saved with the state
@@ -516,7 +516,7 @@ class Trainer:
         if not self.diffaug:
             return images
         part = (self.sampler.rows.start, self.sampler.global_batch)
-        return diff_augment(images, gen, part, self.diffaug_policy)
+        return diff_augment(images, gen, part, self.diffaug_parts)
 
     def style_terms(self, content, style, labels, codes, fake, use_ref, gen):
         """Style reconstruction and diversity (StarGAN v2), and the direct pulls towards the
