@@ -13,6 +13,8 @@ fringe along an edge is invisible to it, so it cannot ask for one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,7 +36,9 @@ def split_view(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([luma, chroma], dim=1)
 
 
-def patch_net(cfg: ModelConfig, outputs: int, wrap) -> nn.Sequential:
+def patch_net(
+    cfg: ModelConfig, outputs: int, wrap: Callable[[nn.Module], nn.Module]
+) -> nn.Sequential:
     """CycleGAN's PatchGAN layers for this config's view, `outputs` logit maps."""
     norm = "none" if cfg.spectral_norm else cfg.norm
     layers: list[nn.Module] = [
@@ -82,8 +86,9 @@ class PatchDiscriminator(nn.Module):
         size = out.shape[2:]
         index = labels.view(-1, 1, 1, 1).expand(-1, 1, *size)
         views = [out.gather(1, index)]
-        for level, net in enumerate(self.coarse, start=1):
-            logits = net(F.avg_pool2d(x, 2**level))
+        for net in self.coarse:  # each scale halves the one before
+            x = F.avg_pool2d(x, 2)
+            logits = net(x)
             views.append(F.interpolate(logits, size=size, mode="nearest").gather(1, index))
         if self.feature_heads is not None:
             for logits in self.feature_heads(rgb):
