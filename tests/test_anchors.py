@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from conftest import real_photo, tiny_config
 from styleforge.config import OptimConfig
@@ -84,6 +85,28 @@ def test_relative_colour_anchor_frees_a_global_shift_but_keeps_the_layout() -> N
     assert float(anchors(x, warm)["color"]) == pytest.approx(0.0, abs=1e-6)
     moved = torch.roll(x, shifts=16, dims=3)  # same colours, different places
     assert float(anchors(x, moved)["color"]) > 0.05
+
+
+def test_colour_weight_schedule_moves_linearly_to_its_end_value() -> None:
+    x = _photo_tensor()
+    moved = torch.roll(x, shifts=16, dims=3)
+    fixed = ContentAnchors(OptimConfig(lambda_color=40.0), torch.device("cpu"))
+    scheduled = ContentAnchors(
+        OptimConfig(lambda_color=40.0, lambda_color_end=10.0), torch.device("cpu")
+    )
+    assert [scheduled.colour_weight(p) for p in (0.0, 0.5, 1.0)] == [40.0, 25.0, 10.0]
+    assert fixed.colour_weight(1.0) == 40.0
+    start, end = float(fixed(x, moved)["color"]), float(scheduled(x, moved, 1.0)["color"])
+    assert end == pytest.approx(start / 4, rel=1e-5) and end > 0
+
+
+def test_blocks_shrink_with_progressive_resolution() -> None:
+    """On images shrunk 2x the anchor is the full-size one: box averages compose exactly."""
+    anchors = ContentAnchors(OptimConfig(lambda_color=1.0), torch.device("cpu"))  # 8 / 32 px
+    x, y = _photo_tensor(), _photo_tensor("coffee")
+    full = float(anchors(x, y)["color"])
+    half = float(anchors(F.avg_pool2d(x, 2), F.avg_pool2d(y, 2), shrink=2)["color"])
+    assert full > 0.05 and half == pytest.approx(full, rel=1e-5)
 
 
 def test_style_statistics_pull_outputs_towards_the_style_images_texture() -> None:

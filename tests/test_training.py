@@ -157,6 +157,37 @@ def test_too_many_discriminator_scales_for_the_crop_is_an_error(photo_dirs) -> N
         config.validate()
 
 
+def test_progressive_resolution_shrinks_early_batches_then_trains_at_full_size(
+    tmp_path: Path, photo_dirs
+) -> None:
+    config = tiny_config(*photo_dirs, steps=8)
+    config.data.load_size, config.data.crop_size = 80, 64  # 1/4 size: 16 pixels, D's least
+    config.optim.progressive = "0.5,0.25"  # any order: 1/4 size, then 1/2, then full
+    trainer = Trainer(config, tmp_path / "run")
+    seen = []
+    trainer.w.disc.register_forward_hook(lambda _m, args, _o: seen.append(args[0].shape[-1]))
+    assert trainer.run().steps == 8
+    # each step: D on real and fake, then on the fake again for G
+    assert seen[::3] == [16, 16, 32, 32, 64, 64, 64, 64]
+    assert all(seen[i : i + 3] == [seen[i]] * 3 for i in range(0, 24, 3))
+
+
+@pytest.mark.parametrize(
+    ("progressive", "message"),
+    [
+        ("0.3,1.2", "--progressive '0.3,1.2': give fractions of training between 0 and 1"),
+        ("half", "--progressive 'half': give fractions"),
+        ("0.2,0.4", "--disc-scales 1 with --progressive shrinks 32-pixel crops to 8, too small"),
+        ("0.2,0.4,0.6", "the first stage shrinks crops 8 times; --crop-size must be a multiple"),
+    ],
+)
+def test_bad_progressive_schedule_is_an_error(photo_dirs, progressive: str, message: str) -> None:
+    config = tiny_config(*photo_dirs)
+    config.optim.progressive = progressive
+    with pytest.raises(StyleforgeError, match=message):
+        config.validate()
+
+
 def test_empty_folder_is_an_error(tmp_path: Path, photo_dirs) -> None:
     _, style = photo_dirs
     empty = tmp_path / "empty"

@@ -101,6 +101,7 @@ class OptimConfig:
     lambda_identity: float = 0.5  # CycleGAN's identity weight, times lambda_cycle
     lambda_pixel: float = 1.0  # weight of L1(G(x), x) for content_loss=identity
     lambda_color: float = 40.0  # weight of L1 between block averages of output and input
+    lambda_color_end: float | None = None  # if set, lambda_color moves linearly to it
     color_pool: int = 8  # side of those blocks: larger leaves more local freedom (edges, ink)
     luma_pool: int = 32  # if set, luminance is anchored on blocks this size, chroma on color_pool
     color_anchor: str = "relative"  # relative: a global colour or brightness shift is free
@@ -118,6 +119,7 @@ class OptimConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     decay_start: float = 0.5  # fraction of training after which the lr decays linearly to 0
+    progressive: str = ""  # fractions of training ending each coarser stage, e.g. "0.2,0.4"
     ema_beta: float = 0.999
 
     @property
@@ -130,6 +132,21 @@ class OptimConfig:
                 f" {', '.join(DIFFAUG_PARTS)}"
             )
         return parts
+
+    @property
+    def progressive_stages(self) -> list[float]:
+        """`progressive` as ascending fractions; before the k-th from the end, images are
+        shrunk 2**k times. A bad list raises StyleforgeError."""
+        try:
+            stages = sorted(float(f) for f in self.progressive.split(",") if f.strip())
+        except ValueError:
+            stages = [-1.0]
+        if any(not 0.0 < f < 1.0 for f in stages):
+            raise StyleforgeError(
+                f"--progressive {self.progressive!r}: give fractions of training between 0 and"
+                " 1, e.g. 0.2,0.4"
+            )
+        return stages
 
 
 # What a saved config meant before these keys existed (their defaults have changed since):
@@ -210,6 +227,8 @@ class TrainConfig:
         _choice("--precision", self.precision, PRECISIONS)
         if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
             raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")
+        if o.lambda_color_end is not None and o.lambda_color_end < 0:
+            raise StyleforgeError("--lambda-color-end must be >= 0")
         if min(o.lambda_color, o.lambda_feat, o.lambda_stats, o.lambda_patch, o.r1_gamma) < 0:
             raise StyleforgeError(
                 "--lambda-color, --lambda-feat, --lambda-stats, --lambda-patch and --r1-gamma"
@@ -246,10 +265,17 @@ class TrainConfig:
             raise StyleforgeError(
                 f"--crop-size {d.crop_size} is larger than --load-size {d.load_size}"
             )
-        coarsest = d.crop_size // 2 ** (m.disc_scales - 1)
-        if coarsest < 2 ** (m.d_layers + 2):
+        shrink = 2 ** len(o.progressive_stages)  # the first stage of progressive resolution
+        if d.crop_size % (shrink * m.size_multiple):
             raise StyleforgeError(
-                f"--disc-scales {m.disc_scales} shrinks {d.crop_size}-pixel crops to {coarsest},"
+                f"--progressive: the first stage shrinks crops {shrink} times; --crop-size"
+                f" must be a multiple of {shrink * m.size_multiple}, got {d.crop_size}"
+            )
+        coarsest = d.crop_size // shrink // 2 ** (m.disc_scales - 1)
+        if coarsest < 2 ** (m.d_layers + 2):
+            why = f"--disc-scales {m.disc_scales}" + (" with --progressive" if shrink > 1 else "")
+            raise StyleforgeError(
+                f"{why} shrinks {d.crop_size}-pixel crops to {coarsest},"
                 f" too small for a {m.d_layers}-layer PatchGAN (at least {2 ** (m.d_layers + 2)})"
             )
         if d.crop_size % m.size_multiple:

@@ -48,6 +48,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "lambda_identity": ("optim", "lambda_identity"),
     "lambda_pixel": ("optim", "lambda_pixel"),
     "lambda_color": ("optim", "lambda_color"),
+    "lambda_color_end": ("optim", "lambda_color_end"),
     "lambda_feat": ("optim", "lambda_feat"),
     "lambda_stats": ("optim", "lambda_stats"),
     "lambda_patch": ("optim", "lambda_patch"),
@@ -65,6 +66,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "beta1": ("optim", "beta1"),
     "beta2": ("optim", "beta2"),
     "decay_start": ("optim", "decay_start"),
+    "progressive": ("optim", "progressive"),
     "ema_beta": ("optim", "ema_beta"),
     "steps": (None, "steps"),
     "time_budget": (None, "time_budget"),
@@ -256,7 +258,13 @@ def add_train(sub: Any) -> None:
     loss.add_argument(
         "--lambda-color",
         type=float,
-        help="weight of L1 between block averages of output and input: keeps colours (default 0)",
+        help="weight of L1 between block averages of output and input: keeps colours (default 40)",
+    )
+    loss.add_argument(
+        "--lambda-color-end",
+        type=float,
+        help="a loss-weight schedule: the --lambda-color weight moves linearly to this by the end"
+        " of training (default: constant)",
     )
     loss.add_argument(
         "--color-pool",
@@ -335,6 +343,13 @@ def add_train(sub: Any) -> None:
         type=float,
         metavar="FRAC",
         help="decay the lr linearly to 0 after this fraction of training (default 1: never)",
+    )
+    loss.add_argument(
+        "--progressive",
+        metavar="FRACS",
+        help="progressive resolution: train on images shrunk 2**k times until the k-th of these"
+        " fractions of training from the end, e.g. 0.2,0.4: 1/4 size, then 1/2, then full"
+        " (default: full size throughout)",
     )
     loss.add_argument(
         "--ema-beta", type=float, help="EMA decay of the shipped weights (default 0.999)"

@@ -31,6 +31,7 @@ class ContentAnchors:
 
     def __init__(self, optim: OptimConfig, device: torch.device):
         self.lambda_color = optim.lambda_color
+        self.lambda_color_end = optim.lambda_color_end
         self.color_pool = optim.color_pool
         self.luma_pool = optim.luma_pool
         self.relative = optim.color_anchor == "relative"
@@ -41,10 +42,21 @@ class ContentAnchors:
 
             self.features = frozen_features(device)
 
-    def __call__(self, content: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def colour_weight(self, progress: float) -> float:
+        """The colour anchor's weight `progress` (0..1) of the way through training."""
+        if self.lambda_color_end is None:
+            return self.lambda_color
+        return self.lambda_color + (self.lambda_color_end - self.lambda_color) * progress
+
+    def __call__(
+        self, content: torch.Tensor, fake: torch.Tensor, progress: float = 0.0, shrink: int = 1
+    ) -> dict[str, torch.Tensor]:
+        """`shrink`: how many times the images are scaled down (progressive resolution); the
+        blocks shrink with them, so they cover the same part of the scene."""
         terms = {}
-        if self.lambda_color > 0:
-            terms["color"] = self.lambda_color * self.colour_distance(content, fake)
+        weight = self.colour_weight(progress)
+        if weight > 0:
+            terms["color"] = weight * self.colour_distance(content, fake, shrink)
         if self.features is not None:
             to_net = self.features.from_signed_unit
             with torch.no_grad():
@@ -53,12 +65,20 @@ class ContentAnchors:
             terms["feat"] = self.lambda_feat * F.l1_loss(mapped, target)
         return terms
 
-    def colour_distance(self, content: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def colour_distance(
+        self, content: torch.Tensor, fake: torch.Tensor, shrink: int = 1
+    ) -> torch.Tensor:
+        color_pool = max(1, self.color_pool // shrink)
+        luma_pool = max(1, self.luma_pool // shrink) if self.luma_pool else 0
         if self.relative:
-            content = content - content.mean(dim=(2, 3), keepdim=True)
-            fake = fake - fake.mean(dim=(2, 3), keepdim=True)
-        if not self.luma_pool:
-            return _block_l1(fake, content, self.color_pool)
+            content = _mean_free(content)
+            fake = _mean_free(fake)
+        if not luma_pool:
+            return _block_l1(fake, content, color_pool)
         luma_f, luma_c = luminance(fake), luminance(content)
-        chroma = _block_l1(fake - luma_f, content - luma_c, self.color_pool)
-        return chroma + _block_l1(luma_f, luma_c, self.luma_pool)
+        chroma = _block_l1(fake - luma_f, content - luma_c, color_pool)
+        return chroma + _block_l1(luma_f, luma_c, luma_pool)
+
+
+def _mean_free(x: torch.Tensor) -> torch.Tensor:
+    return x - x.mean(dim=(2, 3), keepdim=True)

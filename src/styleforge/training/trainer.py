@@ -125,6 +125,7 @@ class Trainer:
         smallest = min(len(s) for s in self.data.styles)
         self.diffaug = diffaug_enabled(opt.diffaug, smallest)
         self.diffaug_parts = opt.diffaug_parts
+        self.stages = opt.progressive_stages
         self.step = 0
         self.elapsed = 0.0
         self.lr_scale = 1.0  # lowered by divergence rollbacks; saved with the state
@@ -276,6 +277,12 @@ class Trainer:
         for group in self.opt_d.param_groups:
             group["lr"] = (opt.lr_d or opt.lr) * scale
 
+    def shrink_factor(self) -> int:
+        """How many times this step's images are shrunk (progressive resolution): 2**k while
+        k of the `progressive` fractions are still ahead."""
+        frac = self.progress_fraction()
+        return 2 ** sum(frac < f for f in self.stages)
+
     def step_generator(self) -> torch.Generator:
         """This step's generator: the same on every rank (it draws the whole global batch).
 
@@ -362,6 +369,9 @@ class Trainer:
         content = self.to_device(self.sampler.content(gen))
         style, labels = self.sampler.style(gen)
         style, labels = self.to_device(style), labels.to(self.device)
+        shrink = self.shrink_factor()
+        if shrink > 1:  # box-filtered: an exact 2**k average, no aliasing
+            content, style = F.avg_pool2d(content, shrink), F.avg_pool2d(style, shrink)
         use_ref = opt.ref_every > 0 and self.step % opt.ref_every == opt.ref_every - 1
 
         # discriminator: real and fake forwards, then one backward (DDP reduces D's gradients)
@@ -409,7 +419,7 @@ class Trainer:
             terms.update(
                 self.content_terms(content, style, fake, codes, back_codes, back_fake, gen)
             )
-            terms.update(self.anchors(content, fake))
+            terms.update(self.anchors(content, fake, self.progress_fraction(), shrink))
             for key, value in terms.items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
