@@ -173,16 +173,19 @@ def test_progressive_resolution_shrinks_early_batches_then_trains_at_full_size(
 
 
 @pytest.mark.parametrize(
-    ("progressive", "message"),
+    ("progressive", "crop", "message"),
     [
-        ("0.3,1.2", "--progressive '0.3,1.2': give fractions of training between 0 and 1"),
-        ("half", "--progressive 'half': give fractions"),
-        ("0.2,0.4", "--disc-scales 1 with --progressive shrinks 32-pixel crops to 8, too small"),
-        ("0.2,0.4,0.6", "the first stage shrinks crops 8 times; --crop-size must be a multiple"),
+        ("0.3,1.2", 32, "--progressive '0.3,1.2': give fractions of training between 0 and 1"),
+        ("half", 32, "--progressive 'half': give fractions"),
+        ("0.2,0.4", 32, "--disc-scales 1 with --progressive shrinks 32-pixel crops to 8, too"),
+        ("0.2,0.4,0.6", 48, "first stage shrinks crops 8 times; --crop-size must be a multiple of"),
     ],
 )
-def test_bad_progressive_schedule_is_an_error(photo_dirs, progressive: str, message: str) -> None:
+def test_bad_progressive_schedule_is_an_error(
+    photo_dirs, progressive: str, crop: int, message: str
+) -> None:
     config = tiny_config(*photo_dirs)
+    config.data.load_size, config.data.crop_size = 64, crop
     config.optim.progressive = progressive
     with pytest.raises(StyleforgeError, match=message):
         config.validate()
