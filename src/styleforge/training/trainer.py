@@ -370,7 +370,7 @@ class Trainer:
         style, labels = self.sampler.style(gen)
         style, labels = self.to_device(style), labels.to(self.device)
         shrink = self.shrink_factor()
-        if shrink > 1:  # box-filtered: an exact 2**k average, no aliasing
+        if shrink > 1:  # a plain box average of each 2**k x 2**k block
             content, style = F.avg_pool2d(content, shrink), F.avg_pool2d(style, shrink)
         use_ref = opt.ref_every > 0 and self.step % opt.ref_every == opt.ref_every - 1
 
