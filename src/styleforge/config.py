@@ -140,8 +140,8 @@ class OptimConfig:
         try:
             stages = sorted(float(f) for f in self.progressive.split(",") if f.strip())
         except ValueError:
-            stages = [-1.0]
-        if any(not 0.0 < f < 1.0 for f in stages):
+            stages = None
+        if stages is None or any(not 0.0 < f < 1.0 for f in stages):
             raise StyleforgeError(
                 f"--progressive {self.progressive!r}: give fractions of training between 0 and"
                 " 1, e.g. 0.2,0.4"

@@ -277,11 +277,10 @@ class Trainer:
         for group in self.opt_d.param_groups:
             group["lr"] = (opt.lr_d or opt.lr) * scale
 
-    def shrink_factor(self) -> int:
-        """How many times this step's images are shrunk (progressive resolution): 2**k while
-        k of the `progressive` fractions are still ahead."""
-        frac = self.progress_fraction()
-        return 2 ** sum(frac < f for f in self.stages)
+    def shrink_factor(self, progress: float) -> int:
+        """How many times a step's images are shrunk (progressive resolution): 2**k while k of
+        the `progressive` fractions are still ahead of `progress`."""
+        return 2 ** sum(progress < f for f in self.stages)
 
     def step_generator(self) -> torch.Generator:
         """This step's generator: the same on every rank (it draws the whole global batch).
@@ -369,7 +368,8 @@ class Trainer:
         content = self.to_device(self.sampler.content(gen))
         style, labels = self.sampler.style(gen)
         style, labels = self.to_device(style), labels.to(self.device)
-        shrink = self.shrink_factor()
+        progress = self.progress_fraction()
+        shrink = self.shrink_factor(progress)
         if shrink > 1:  # a plain box average of each 2**k x 2**k block
             content, style = F.avg_pool2d(content, shrink), F.avg_pool2d(style, shrink)
         use_ref = opt.ref_every > 0 and self.step % opt.ref_every == opt.ref_every - 1
@@ -419,7 +419,7 @@ class Trainer:
             terms.update(
                 self.content_terms(content, style, fake, codes, back_codes, back_fake, gen)
             )
-            terms.update(self.anchors(content, fake, self.progress_fraction(), shrink))
+            terms.update(self.anchors(content, fake, progress, shrink))
             for key, value in terms.items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
