@@ -46,6 +46,9 @@ class ModelConfig:
     disc_scales: int = 1  # PatchGANs at 1, 1/2, 1/4, ... of the image (pix2pixHD)
     skip: bool = True  # output = input + learned change (in tanh space): starts as the identity
     tone_path: bool = False  # also a per-pixel colour curve of the input, conditioned on the style
+    local_affine: int = 0  # cell side (pixels) of per-region affine colour transforms; 0: off
+    # (rounded to whole bottleneck pixels: at least size_multiple)
+    affine_bins: int = 1  # brightness bands of those transforms per cell (a bilateral grid)
     latent_dim: int = 16
     style_dim: int = 64
     styles: list[str] = field(default_factory=lambda: ["style"])
@@ -278,6 +281,11 @@ class TrainConfig:
                 f"{why} shrinks {d.crop_size}-pixel crops to {coarsest},"
                 f" too small for a {m.d_layers}-layer PatchGAN (at least {2 ** (m.d_layers + 2)})"
             )
+        if m.local_affine < 0:
+            raise StyleforgeError(f"--local-affine must be >= 0 (0: off), got {m.local_affine}")
+        _positive("--affine-bins", m.affine_bins)
+        if m.local_affine and not m.skip:
+            raise StyleforgeError("--local-affine transforms the input: it needs --skip")
         if d.crop_size % m.size_multiple:
             raise StyleforgeError(
                 f"--crop-size must be a multiple of {m.size_multiple}, got {d.crop_size}"

@@ -36,6 +36,8 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "skip": ("model", "skip"),
     "disc_scales": ("model", "disc_scales"),
     "tone_path": ("model", "tone_path"),
+    "local_affine": ("model", "local_affine"),
+    "affine_bins": ("model", "affine_bins"),
     "disc_features": ("model", "disc_features"),
     "latent_dim": ("model", "latent_dim"),
     "style_dim": ("model", "style_dim"),
@@ -194,7 +196,7 @@ def add_train(sub: Any) -> None:
     net.add_argument(
         "--spectral-norm",
         action=argparse.BooleanOptionalAction,
-        help="spectral normalisation in the discriminator (default off)",
+        help="spectral normalisation in the discriminator instead of instance norm (default off)",
     )
     net.add_argument(
         "--disc-input",
@@ -226,6 +228,22 @@ def add_train(sub: Any) -> None:
         action=argparse.BooleanOptionalAction,
         help="generator also learns a per-pixel colour curve of its input for each style (a "
         "grade, a paler paper) beside the convolutional change",
+    )
+    net.add_argument(
+        "--local-affine",
+        type=int,
+        metavar="PIXELS",
+        help="generator also learns an affine colour transform for each PIXELS-square region, "
+        "blended smoothly between regions: tone and contrast per region, edges kept (needs "
+        "--skip; default 0: off)",
+    )
+    net.add_argument(
+        "--affine-bins",
+        type=int,
+        metavar="N",
+        help="with --local-affine, N transforms per region, one per band of input brightness "
+        "(a bilateral grid: dark and bright parts of a region change apart, no halo between "
+        "them; default 1)",
     )
     net.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 16)")
     net.add_argument("--style-dim", type=int, help="size of the style code (default 64)")
@@ -277,7 +295,7 @@ def add_train(sub: Any) -> None:
         type=int,
         metavar="PIXELS",
         help="anchor luminance on blocks this size and only chroma on --color-pool blocks "
-        "(default 0: RGB on --color-pool blocks)",
+        "(default 32; 0: RGB on --color-pool blocks)",
     )
     loss.add_argument(
         "--color-anchor",

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from styleforge.config import ModelConfig
-from styleforge.models.layers import ModulatedNorm, conv, make_norm
+from styleforge.models.layers import ModulatedNorm, conv, luminance, make_norm
 
 TONE_HIDDEN = 32  # hidden channels of the per-pixel colour curve
 SKIP_CLAMP = 0.995  # keeps atanh finite; a pixel at 255 passes through as 254
@@ -75,6 +75,40 @@ class TonePath(nn.Module):
         return self.out(F.relu(h))
 
 
+class LocalAffine(nn.Module):
+    """Affine colour transforms (a 3x3 matrix and an offset) on a coarse grid of cells,
+    predicted from the style-modulated bottleneck and interpolated smoothly to every pixel, as
+    HDRNet and photorealistic style transfer do. Every edge of the output is an edge of the
+    input, and the adversarial gradient reaches these coefficients averaged over a cell: they
+    learn tone, brightness and contrast per region (a paler paper where the photo is flat), not
+    texture. With `bins` > 1 the grid is bilateral: each cell holds one transform per band of
+    input brightness and each pixel blends the two nearest its own, so a dark tower and a
+    bright sky in one cell get transforms of their own, without a halo along their edge. The
+    layer starts at zero: it adds nothing at first."""
+
+    def __init__(self, channels: int, cell: int, bins: int = 1):
+        super().__init__()
+        self.cell = cell  # bottleneck pixels per side of a grid cell
+        self.bins = bins
+        self.out = nn.Conv2d(channels, 12 * bins, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, bottleneck: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The change the transforms make to `x` (added to it)."""
+        grid = F.avg_pool2d(bottleneck, self.cell, ceil_mode=True)
+        coeffs = F.interpolate(self.out(grid), size=x.shape[-2:], mode="bilinear")
+        n, _, height, width = x.shape
+        if self.bins > 1:
+            coeffs = coeffs.view(n, self.bins, 12, height, width)
+            place = (luminance(x) + 1) * (0.5 * (self.bins - 1))  # 0 .. bins-1
+            bands = torch.arange(self.bins, dtype=x.dtype, device=x.device).view(1, -1, 1, 1, 1)
+            weights = F.relu(1 - (place.unsqueeze(1) - bands).abs())
+            coeffs = (coeffs * weights).sum(1)
+        matrix = coeffs[:, :9].reshape(n, 3, 3, height, width)
+        return torch.einsum("nijhw,njhw->nihw", matrix, x) + coeffs[:, 9:]
+
+
 class Generator(nn.Module):
     """Image-to-image generator conditioned on a style code."""
 
@@ -95,6 +129,11 @@ class Generator(nn.Module):
         self.head = conv(chans[0], 3, 7)
         self.skip = cfg.skip
         self.tone = TonePath(cfg.style_dim) if cfg.tone_path else None
+        self.local_affine = None
+        if cfg.local_affine:
+            self.local_affine = LocalAffine(
+                chans[-1], max(1, round(cfg.local_affine / cfg.size_multiple)), cfg.affine_bins
+            )
         if self.skip:  # start as the identity map: the head adds nothing at first
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -108,6 +147,8 @@ class Generator(nn.Module):
             h = layer(h)
         for block in self.blocks:
             h = block(h, style)
+        if self.local_affine is not None:
+            x = x + self.local_affine(h, x)
         for layer in self.up:
             h = layer(h)
         change = self.head(h)
