@@ -79,12 +79,12 @@ class LocalAffine(nn.Module):
     """Affine colour transforms (a 3x3 matrix and an offset) on a coarse grid of cells,
     predicted from the style-modulated bottleneck and interpolated smoothly to every pixel, as
     HDRNet and photorealistic style transfer do. Every edge of the output is an edge of the
-    input, and the adversarial gradient reaches these coefficients averaged over a cell: they
-    learn tone, brightness and contrast per region (a paler paper where the photo is flat), not
-    texture. With `bins` > 1 the grid is bilateral: each cell holds one transform per band of
-    input brightness and each pixel blends the two nearest its own, so a dark tower and a
-    bright sky in one cell get transforms of their own, without a halo along their edge. The
-    layer starts at zero: it adds nothing at first."""
+    input, and the adversarial gradient reaches these coefficients summed over a cell: they can
+    change tone, brightness and contrast per region (a paler paper where the photo is flat), not
+    draw texture. With `bins` > 1 the grid is bilateral: each cell holds one transform per band
+    of input brightness and each pixel blends the two nearest its own, so a dark tower and a
+    bright sky in one cell can change apart (the plain grid blends one transform over both).
+    The layer starts at zero: it adds nothing at first."""
 
     def __init__(self, channels: int, cell: int, bins: int = 1):
         super().__init__()
