@@ -242,8 +242,7 @@ def add_train(sub: Any) -> None:
         type=int,
         metavar="N",
         help="with --local-affine, N transforms per region, one per band of input brightness "
-        "(a bilateral grid: dark and bright parts of a region change apart, no halo between "
-        "them; default 1)",
+        "(a bilateral grid: dark and bright parts of a region can change apart; default 1)",
     )
     net.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 16)")
     net.add_argument("--style-dim", type=int, help="size of the style code (default 64)")

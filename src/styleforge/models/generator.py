@@ -96,15 +96,17 @@ class LocalAffine(nn.Module):
 
     def forward(self, bottleneck: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The change the transforms make to `x` (added to it)."""
-        grid = F.avg_pool2d(bottleneck, self.cell, ceil_mode=True)
-        coeffs = F.interpolate(self.out(grid), size=x.shape[-2:], mode="bilinear")
-        n, _, height, width = x.shape
-        if self.bins > 1:
-            coeffs = coeffs.view(n, self.bins, 12, height, width)
+        grid = self.out(F.avg_pool2d(bottleneck, self.cell, ceil_mode=True))
+        size = x.shape[-2:]
+        if self.bins == 1:
+            coeffs = F.interpolate(grid, size=size, mode="bilinear")
+        else:  # one band at a time: full-size memory for 12 coefficients, not 12 * bins
             place = (luminance(x) + 1) * (0.5 * (self.bins - 1))  # 0 .. bins-1
-            bands = torch.arange(self.bins, dtype=x.dtype, device=x.device).view(1, -1, 1, 1, 1)
-            weights = F.relu(1 - (place.unsqueeze(1) - bands).abs())
-            coeffs = (coeffs * weights).sum(1)
+            coeffs = sum(
+                F.interpolate(band, size=size, mode="bilinear") * F.relu(1 - (place - k).abs())
+                for k, band in enumerate(grid.split(12, dim=1))
+            )
+        n, _, height, width = x.shape
         matrix = coeffs[:, :9].reshape(n, 3, 3, height, width)
         return torch.einsum("nijhw,njhw->nihw", matrix, x) + coeffs[:, 9:]
 
