@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import skimage.data
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -133,6 +134,44 @@ def test_bilateral_transforms_change_each_brightness_band_apart() -> None:
     """One transform per band of luminance: what a dark tower and a bright sky in one region
     need (the plain grid can only blend one map over both)."""
     assert fit_a_mid_tone_lift(4) < 0.01 < 0.1 < fit_a_mid_tone_lift(1)
+
+
+def test_texture_gain_flattens_one_style_and_sharpens_another() -> None:
+    """On a real photo: the per-region gain fits a copy with flattened texture for one style
+    and a sharpened one for the other, with layout and colours untouched."""
+    torch.manual_seed(0)
+    net = StyleNet(preset("lite", skip=True, detail_radius=3, styles=["soft", "crisp"]))
+    photo = torch.from_numpy(skimage.data.astronaut()[100:164, 150:214].copy()).float()
+    x = (photo.permute(2, 0, 1) / 255 * 1.8 - 0.9).unsqueeze(0).expand(2, -1, -1, -1).contiguous()
+    with torch.no_grad():
+        codes = net.style_codes(torch.tensor([0, 1]), torch.Generator().manual_seed(0))
+        assert torch.allclose(net(x, codes), x, atol=1e-5)
+        base = net.generator.detail.base(x[:1])[0]
+    soft = base + 0.3 * (x[0] - base)
+    crisp = (base + 1.6 * (x[0] - base)).clamp(-0.99, 0.99)
+    out = fit_part(net, net.generator.detail, x, codes, torch.stack([soft, crisp]), 200, 1e-2)
+    for got, want in ((out[0], soft), (out[1], crisp)):
+        assert float((got - want).abs().mean()) < 0.3 * float((x[0] - want).abs().mean())
+    assert abs(float(out.mean() - x.mean())) < 0.01  # detail only: the colours stay
+
+
+def test_ink_lines_darken_edges_for_one_style_only() -> None:
+    """On a real photo: the per-region strength learns outlines along the photo's edges for one
+    style and none for the other; flat areas stay as they are."""
+    torch.manual_seed(0)
+    net = StyleNet(preset("lite", skip=True, ink=True, styles=["drawn", "plain"]))
+    photo = torch.from_numpy(skimage.data.coffee()[100:164, 200:264].copy()).float()
+    x = (photo.permute(2, 0, 1) / 255 * 1.8 - 0.9).unsqueeze(0).expand(2, -1, -1, -1).contiguous()
+    with torch.no_grad():
+        codes = net.style_codes(torch.tensor([0, 1]), torch.Generator().manual_seed(0))
+        assert torch.allclose(net(x, codes), x, atol=1e-5)
+        lines = net.generator.ink.lines(x[:1])[0]
+    drawn = (x[0] - 0.5 * lines).clamp(-0.99, 0.99)
+    out = fit_part(net, net.generator.ink, x, codes, torch.stack([drawn, x[1]]), 200, 1e-2)
+    assert float((out[0] - drawn).abs().mean()) < 0.3 * float((x[0] - drawn).abs().mean())
+    assert float((out[1] - x[1]).abs().mean()) < 0.01
+    flat = (lines < 0.05).expand(3, -1, -1)
+    assert float((out[0] - x[0])[flat].abs().mean()) < 0.03  # no ink away from edges
 
 
 def test_luma_discriminator_is_blind_to_palette_but_not_to_shading() -> None:

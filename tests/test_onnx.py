@@ -29,6 +29,7 @@ def stylizer() -> Stylizer:
     config.model.skip = True  # the skip path (atanh) must export too
     config.model.tone_path = True  # and the per-pixel colour curve
     config.model.local_affine, config.model.affine_bins = 8, 3  # and the bilateral transforms
+    config.model.detail_radius, config.model.ink = 2, True  # and the texture gain and lines
     torch.manual_seed(2)
     net = StyleNet(config.model)
     for block in net.generator.blocks:
@@ -37,6 +38,8 @@ def stylizer() -> Stylizer:
     torch.nn.init.normal_(net.generator.head.weight, std=0.05)
     torch.nn.init.normal_(net.generator.tone.out.weight, std=0.05)
     torch.nn.init.normal_(net.generator.local_affine.out.weight, std=0.05)
+    torch.nn.init.normal_(net.generator.detail.out.weight, std=0.05)
+    torch.nn.init.normal_(net.generator.ink.out.weight, std=0.05)
     return Stylizer(net, config, torch.device("cpu"))
 
 

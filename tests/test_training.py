@@ -90,15 +90,18 @@ def test_loss_options_train(tmp_path: Path, photo_dirs, gan_loss, content_loss, 
     Stylizer.load(result.model_path)
 
 
-def test_local_affine_transforms_train_and_ship(tmp_path: Path, photo_dirs) -> None:
-    """The per-region transforms get the adversarial gradient and land in the model file."""
+def test_local_transforms_train_and_ship(tmp_path: Path, photo_dirs) -> None:
+    """The per-region transforms, texture gain and ink lines get the adversarial gradient and
+    land in the model file."""
     content, style = photo_dirs
     config = tiny_config(content, style, steps=6)
     config.model.skip, config.model.local_affine, config.model.affine_bins = True, 8, 2
+    config.model.detail_radius, config.model.ink = 2, True
     result = Trainer(config, tmp_path / "run").run()
     net = Stylizer.load(result.model_path).net
     assert net.generator.local_affine.bins == 2
-    assert float(net.generator.local_affine.out.weight.detach().abs().max()) > 0  # moved from 0
+    for part in (net.generator.local_affine, net.generator.detail, net.generator.ink):
+        assert float(part.out.weight.detach().abs().max()) > 0  # moved from 0
 
 
 def test_run_folder_contents(tmp_path: Path, photo_dirs) -> None:

@@ -49,6 +49,9 @@ class ModelConfig:
     local_affine: int = 0  # cell side (pixels) of per-region affine colour transforms; 0: off
     # (rounded to whole bottleneck pixels: at least size_multiple)
     affine_bins: int = 1  # brightness bands of those transforms per cell (a bilateral grid)
+    detail_radius: int = 0  # guided-filter radius (pixels) splitting texture from base for a
+    # per-region texture gain on the local_affine grid (16 px cells without it); 0: off
+    ink: bool = False  # per-region dark lines along the input's edges (same grid)
     latent_dim: int = 16
     style_dim: int = 64
     styles: list[str] = field(default_factory=lambda: ["style"])
@@ -284,8 +287,14 @@ class TrainConfig:
         if m.local_affine < 0:
             raise StyleforgeError(f"--local-affine must be >= 0 (0: off), got {m.local_affine}")
         _positive("--affine-bins", m.affine_bins)
-        if m.local_affine and not m.skip:
-            raise StyleforgeError("--local-affine transforms the input: it needs --skip")
+        if m.detail_radius < 0:
+            raise StyleforgeError(f"--detail-radius must be >= 0 (0: off), got {m.detail_radius}")
+        for flag, value in (
+            ("--local-affine", m.local_affine),
+            ("--detail-radius", m.detail_radius),
+        ):
+            if value and not m.skip:
+                raise StyleforgeError(f"{flag} transforms the input: it needs --skip")
         if d.crop_size % m.size_multiple:
             raise StyleforgeError(
                 f"--crop-size must be a multiple of {m.size_multiple}, got {d.crop_size}"

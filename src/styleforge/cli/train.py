@@ -38,6 +38,8 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "tone_path": ("model", "tone_path"),
     "local_affine": ("model", "local_affine"),
     "affine_bins": ("model", "affine_bins"),
+    "detail_radius": ("model", "detail_radius"),
+    "ink": ("model", "ink"),
     "disc_features": ("model", "disc_features"),
     "latent_dim": ("model", "latent_dim"),
     "style_dim": ("model", "style_dim"),
@@ -243,6 +245,20 @@ def add_train(sub: Any) -> None:
         metavar="N",
         help="with --local-affine, N transforms per region, one per band of input brightness "
         "(a bilateral grid: dark and bright parts of a region can change apart; default 1)",
+    )
+    net.add_argument(
+        "--detail-radius",
+        type=int,
+        metavar="PIXELS",
+        help="generator also learns a texture gain per region: what an edge-preserving filter "
+        "of this radius removes from the input is kept, flattened or sharpened, outlines stay "
+        "(on the --local-affine grid, 16-pixel regions without it; needs --skip; default 0: off)",
+    )
+    net.add_argument(
+        "--ink",
+        action=argparse.BooleanOptionalAction,
+        help="generator also learns how dark to draw lines along the input's edges, per region "
+        "(on the --local-affine grid, 16-pixel regions without it; needs --skip; default off)",
     )
     net.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 16)")
     net.add_argument("--style-dim", type=int, help="size of the style code (default 64)")
