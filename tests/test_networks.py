@@ -136,16 +136,25 @@ def test_bilateral_transforms_change_each_brightness_band_apart() -> None:
     assert fit_a_mid_tone_lift(4) < 0.01 < 0.1 < fit_a_mid_tone_lift(1)
 
 
-def test_texture_gain_flattens_one_style_and_sharpens_another() -> None:
-    """On a real photo: the per-region gain fits a copy with flattened texture for one style
-    and a sharpened one for the other, with layout and colours untouched."""
+def two_styles_on_a_photo(photo, **options) -> tuple[StyleNet, torch.Tensor, torch.Tensor]:
+    """A two-style skip generator with `options`, a 64-pixel photo crop (uint8 HxWx3) as a
+    batch of two, and one style code per style; checks the generator starts as the identity."""
     torch.manual_seed(0)
-    net = StyleNet(preset("lite", skip=True, detail_radius=3, styles=["soft", "crisp"]))
-    photo = torch.from_numpy(skimage.data.astronaut()[100:164, 150:214].copy()).float()
-    x = (photo.permute(2, 0, 1) / 255 * 1.8 - 0.9).unsqueeze(0).expand(2, -1, -1, -1).contiguous()
+    net = StyleNet(preset("lite", skip=True, styles=["a", "b"], **options))
+    x = torch.from_numpy(photo.copy()).float().permute(2, 0, 1) / 255 * 1.8 - 0.9
+    x = x.unsqueeze(0).expand(2, -1, -1, -1).contiguous()
     with torch.no_grad():
         codes = net.style_codes(torch.tensor([0, 1]), torch.Generator().manual_seed(0))
         assert torch.allclose(net(x, codes), x, atol=1e-5)
+    return net, x, codes
+
+
+def test_texture_gain_flattens_one_style_and_sharpens_another() -> None:
+    """On a real photo: the per-region gain fits a copy with flattened texture for one style
+    and a sharpened one for the other, with layout and colours untouched."""
+    photo = skimage.data.astronaut()[100:164, 150:214]
+    net, x, codes = two_styles_on_a_photo(photo, detail_radius=3)
+    with torch.no_grad():
         base = net.generator.detail.base(x[:1])[0]
     soft = base + 0.3 * (x[0] - base)
     crisp = (base + 1.6 * (x[0] - base)).clamp(-0.99, 0.99)
@@ -158,13 +167,8 @@ def test_texture_gain_flattens_one_style_and_sharpens_another() -> None:
 def test_ink_lines_darken_edges_for_one_style_only() -> None:
     """On a real photo: the per-region strength learns outlines along the photo's edges for one
     style and none for the other; flat areas stay as they are."""
-    torch.manual_seed(0)
-    net = StyleNet(preset("lite", skip=True, ink=True, styles=["drawn", "plain"]))
-    photo = torch.from_numpy(skimage.data.coffee()[100:164, 200:264].copy()).float()
-    x = (photo.permute(2, 0, 1) / 255 * 1.8 - 0.9).unsqueeze(0).expand(2, -1, -1, -1).contiguous()
+    net, x, codes = two_styles_on_a_photo(skimage.data.coffee()[100:164, 200:264], ink=True)
     with torch.no_grad():
-        codes = net.style_codes(torch.tensor([0, 1]), torch.Generator().manual_seed(0))
-        assert torch.allclose(net(x, codes), x, atol=1e-5)
         lines = net.generator.ink.lines(x[:1])[0]
     drawn = (x[0] - 0.5 * lines).clamp(-0.99, 0.99)
     out = fit_part(net, net.generator.ink, x, codes, torch.stack([drawn, x[1]]), 200, 1e-2)
