@@ -292,6 +292,7 @@ class TrainConfig:
         for flag, value in (
             ("--local-affine", m.local_affine),
             ("--detail-radius", m.detail_radius),
+            ("--ink", m.ink),
         ):
             if value and not m.skip:
                 raise StyleforgeError(f"{flag} transforms the input: it needs --skip")
