@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
+from styleforge.data.augment import pil_to_unit, unit_to_pil
 from styleforge.data.images import load_rgb
 from styleforge.evaluation.metrics import PairedScores
-from styleforge.models.generator import DetailGain, InkLines
+from styleforge.models.generator import edge_lines, guided_base
 
 STYLES = ("cartoon", "smooth", "pencil", "grade", "oil")
 SETTINGS = (  # (texture gain, line strength)
@@ -33,32 +33,23 @@ SETTINGS = (  # (texture gain, line strength)
 )
 
 
-def to_tensor(image: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(image, np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
-
-
-def to_image(x: torch.Tensor) -> np.ndarray:
-    return ((x[0].permute(1, 2, 0).clamp(-1, 1).numpy() + 1) * 127.5).round().astype(np.uint8)
-
-
 @torch.no_grad()
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="DIR/data of a `bench --quality --out DIR` run")
     parser.add_argument("--radius", type=int, default=4, help="guided-filter radius (pixels)")
     args = parser.parse_args()
-    texture = DetailGain(channels=1, cell=1, radius=args.radius)
     print("| style | " + " | ".join(f"gain {g}, lines {k}" for g, k in SETTINGS) + " |")
     print("| --- " * (len(SETTINGS) + 1) + "|")
     for style in STYLES:
         truths = sorted((args.data / style / "truth").glob("*.png"))
         scores: list[list[float]] = [[] for _ in SETTINGS]
         for truth in truths:
-            x = to_tensor(load_rgb(args.data / "photos" / "test" / truth.name))
-            base, lines, reference = texture.base(x), InkLines.lines(x), load_rgb(truth)
+            x = pil_to_unit(load_rgb(args.data / "photos" / "test" / truth.name))[None]
+            base, lines, reference = guided_base(x, args.radius), edge_lines(x), load_rgb(truth)
             for row, (gain, strength) in zip(scores, SETTINGS, strict=True):
                 out = base + gain * (x - base) - strength * lines
-                row.append(PairedScores.of(to_image(out), reference).ssim)
+                row.append(PairedScores.of(unit_to_pil(out[0]), reference).ssim)
         print(f"| {style} | " + " | ".join(f"{np.mean(r):.4f}" for r in scores) + " |")
 
 

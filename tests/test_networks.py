@@ -10,6 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from styleforge.config import ModelConfig, apply_preset
 from styleforge.evaluation.features import frozen_features
 from styleforge.models.discriminator import PatchDiscriminator
+from styleforge.models.generator import edge_lines, guided_base
 from styleforge.models.stylenet import StyleNet
 
 
@@ -155,7 +156,7 @@ def test_texture_gain_flattens_one_style_and_sharpens_another() -> None:
     photo = skimage.data.astronaut()[100:164, 150:214]
     net, x, codes = two_styles_on_a_photo(photo, detail_radius=3)
     with torch.no_grad():
-        base = net.generator.detail.base(x[:1])[0]
+        base = guided_base(x[:1], radius=3)[0]
     soft = base + 0.3 * (x[0] - base)
     crisp = (base + 1.6 * (x[0] - base)).clamp(-0.99, 0.99)
     out = fit_part(net, net.generator.detail, x, codes, torch.stack([soft, crisp]), 200, 1e-2)
@@ -169,7 +170,7 @@ def test_ink_lines_darken_edges_for_one_style_only() -> None:
     style and none for the other; flat areas stay as they are."""
     net, x, codes = two_styles_on_a_photo(skimage.data.coffee()[100:164, 200:264], ink=True)
     with torch.no_grad():
-        lines = net.generator.ink.lines(x[:1])[0]
+        lines = edge_lines(x[:1])[0]
     drawn = (x[0] - 0.5 * lines).clamp(-0.99, 0.99)
     out = fit_part(net, net.generator.ink, x, codes, torch.stack([drawn, x[1]]), 200, 1e-2)
     assert float((out[0] - drawn).abs().mean()) < 0.3 * float((x[0] - drawn).abs().mean())

@@ -78,26 +78,44 @@ class TonePath(nn.Module):
         return self.out(F.relu(h))
 
 
-class RegionalControl(nn.Module):
-    """Numbers per region of a coarse grid (`cell` bottleneck pixels a side), predicted by a 1x1
-    convolution of the style-modulated bottleneck and interpolated smoothly to every pixel. The
-    adversarial gradient reaches each number summed over its region, where texture cancels and
-    what the whole region needs adds up. The convolution starts at zero: no change at first."""
+def guided_base(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Each channel guided by itself (He et al.'s guided filter): flat where a (2r+1)-square box
+    varies little, the input itself across strong edges. What it removes is texture."""
 
-    def __init__(self, channels: int, cell: int, maps: int):
+    def box(t: torch.Tensor) -> torch.Tensor:  # fewer pixels at the border
+        return F.avg_pool2d(t, 2 * radius + 1, 1, radius, count_include_pad=False)
+
+    mean = box(x)
+    var = (box(x * x) - mean * mean).clamp_min(0)
+    keep = var / (var + GUIDED_EPS)
+    return box(keep) * x + box((1 - keep) * mean)
+
+
+def edge_lines(x: torch.Tensor) -> torch.Tensor:
+    """Edge strength of the input, (N, 1, H, W): its lightly smoothed luminance gradient, scaled
+    so that a line strength of 1 is pencil's best fit."""
+    y = F.avg_pool2d(luminance(x), 3, 1, 1, count_include_pad=False)
+    dx = F.pad(y[..., :, 1:] - y[..., :, :-1], (0, 1))
+    dy = F.pad(y[..., 1:, :] - y[..., :-1, :], (0, 0, 0, 1))
+    return (dx * dx + dy * dy + 1e-8).sqrt() * INK_SCALE
+
+
+class RegionalControl(nn.Module):
+    """Numbers per region of a coarse grid, predicted by a 1x1 convolution of the style-modulated
+    bottleneck averaged over each region (the generator pools once for all its controls) and
+    interpolated smoothly to every pixel. The adversarial gradient reaches each number summed
+    over its region, where texture cancels and what the whole region needs adds up. The
+    convolution starts at zero: no change at first."""
+
+    def __init__(self, channels: int, maps: int = 1):
         super().__init__()
-        self.cell = cell
         self.out = nn.Conv2d(channels, maps, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def grid(self, bottleneck: torch.Tensor) -> torch.Tensor:
-        """(N, maps, H / cell, W / cell) at the bottleneck's resolution."""
-        return self.out(F.avg_pool2d(bottleneck, self.cell, ceil_mode=True))
-
-    def per_pixel(self, bottleneck: torch.Tensor, size: torch.Size) -> torch.Tensor:
-        """The grid interpolated to `size`."""
-        return F.interpolate(self.grid(bottleneck), size=size, mode="bilinear")
+    def per_pixel(self, regions: torch.Tensor, size: torch.Size) -> torch.Tensor:
+        """The grid's numbers interpolated to `size`."""
+        return F.interpolate(self.out(regions), size=size, mode="bilinear")
 
 
 class LocalAffine(RegionalControl):
@@ -111,20 +129,20 @@ class LocalAffine(RegionalControl):
     bright sky in one cell can change apart (the plain grid blends one transform over both).
     The layer starts at zero: it adds nothing at first."""
 
-    def __init__(self, channels: int, cell: int, bins: int = 1):
-        super().__init__(channels, cell, 12 * bins)
+    def __init__(self, channels: int, bins: int = 1):
+        super().__init__(channels, 12 * bins)
         self.bins = bins
 
-    def forward(self, bottleneck: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, regions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The change the transforms make to `x` (added to it)."""
         size = x.shape[-2:]
         if self.bins == 1:
-            coeffs = self.per_pixel(bottleneck, size)
+            coeffs = self.per_pixel(regions, size)
         else:  # one band at a time: full-size memory for 12 coefficients, not 12 * bins
             place = (luminance(x) + 1) * (0.5 * (self.bins - 1))  # 0 .. bins-1
             coeffs = sum(
                 F.interpolate(band, size=size, mode="bilinear") * F.relu(1 - (place - k).abs())
-                for k, band in enumerate(self.grid(bottleneck).split(12, dim=1))
+                for k, band in enumerate(self.out(regions).split(12, dim=1))
             )
         n, _, height, width = x.shape
         matrix = coeffs[:, :9].reshape(n, 3, 3, height, width)
@@ -140,25 +158,13 @@ class DetailGain(RegionalControl):
     one summed over a region: "flatter" or "crisper" is learnt in a few hundred steps where a
     decoder must learn to cancel texture pixel by pixel. Starts at zero (gain 1)."""
 
-    def __init__(self, channels: int, cell: int, radius: int):
-        super().__init__(channels, cell, 1)
+    def __init__(self, channels: int, radius: int):
+        super().__init__(channels)
         self.radius = radius  # of the guided filter's box, in image pixels
 
-    def box(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean over a (2r+1)-square box, fewer pixels at the border."""
-        return F.avg_pool2d(x, 2 * self.radius + 1, 1, self.radius, count_include_pad=False)
-
-    def base(self, x: torch.Tensor) -> torch.Tensor:
-        """Each channel guided by itself (He et al.): flat where the box varies little, the
-        input itself across strong edges."""
-        mean = self.box(x)
-        var = (self.box(x * x) - mean * mean).clamp_min(0)
-        keep = var / (var + GUIDED_EPS)
-        return self.box(keep) * x + self.box((1 - keep) * mean)
-
-    def forward(self, bottleneck: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, regions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The change the gain makes to `x` (added to it): (gain - 1) times the texture."""
-        return self.per_pixel(bottleneck, x.shape[-2:]) * (x - self.base(x))
+        return self.per_pixel(regions, x.shape[-2:]) * (x - guided_base(x, self.radius))
 
 
 class InkLines(RegionalControl):
@@ -168,20 +174,9 @@ class InkLines(RegionalControl):
     luminance, so lines follow edges and nothing else; a negative strength lightens edges
     instead. Starts at zero: no lines."""
 
-    def __init__(self, channels: int, cell: int):
-        super().__init__(channels, cell, 1)
-
-    @staticmethod
-    def lines(x: torch.Tensor) -> torch.Tensor:
-        """Edge strength of the input, (N, 1, H, W): its smoothed luminance gradient, scaled."""
-        y = F.avg_pool2d(luminance(x), 3, 1, 1, count_include_pad=False)
-        dx = F.pad(y[..., :, 1:] - y[..., :, :-1], (0, 1))
-        dy = F.pad(y[..., 1:, :] - y[..., :-1, :], (0, 0, 0, 1))
-        return (dx * dx + dy * dy + 1e-8).sqrt() * INK_SCALE
-
-    def forward(self, bottleneck: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, regions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The change the lines make to `x` (added to it)."""
-        return -self.per_pixel(bottleneck, x.shape[-2:]) * self.lines(x)
+        return -self.per_pixel(regions, x.shape[-2:]) * edge_lines(x)
 
 
 class Generator(nn.Module):
@@ -204,13 +199,12 @@ class Generator(nn.Module):
         self.head = conv(chans[0], 3, 7)
         self.skip = cfg.skip
         self.tone = TonePath(cfg.style_dim) if cfg.tone_path else None
-        # the regional controls share one grid: --local-affine's cells, 16 pixels without it
-        cell = max(1, round((cfg.local_affine or DETAIL_CELL) / cfg.size_multiple))
-        self.local_affine = (
-            LocalAffine(chans[-1], cell, cfg.affine_bins) if cfg.local_affine else None
-        )
-        self.detail = DetailGain(chans[-1], cell, cfg.detail_radius) if cfg.detail_radius else None
-        self.ink = InkLines(chans[-1], cell) if cfg.ink else None
+        # the regional controls share one grid: --local-affine's cells, 16 pixels without it;
+        # cell is in bottleneck pixels, applied in this order
+        self.cell = max(1, round((cfg.local_affine or DETAIL_CELL) / cfg.size_multiple))
+        self.detail = DetailGain(chans[-1], cfg.detail_radius) if cfg.detail_radius else None
+        self.local_affine = LocalAffine(chans[-1], cfg.affine_bins) if cfg.local_affine else None
+        self.ink = InkLines(chans[-1]) if cfg.ink else None
         if self.skip:  # start as the identity map: the head adds nothing at first
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -224,12 +218,11 @@ class Generator(nn.Module):
             h = layer(h)
         for block in self.blocks:
             h = block(h, style)
-        if self.detail is not None:
-            x = x + self.detail(h, x)
-        if self.local_affine is not None:
-            x = x + self.local_affine(h, x)
-        if self.ink is not None:
-            x = x + self.ink(h, x)
+        controls = [c for c in (self.detail, self.local_affine, self.ink) if c is not None]
+        if controls:
+            regions = F.avg_pool2d(h, self.cell, ceil_mode=True)
+            for control in controls:
+                x = x + control(regions, x)
         for layer in self.up:
             h = layer(h)
         change = self.head(h)
