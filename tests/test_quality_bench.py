@@ -8,13 +8,21 @@ the full benchmark (10 minutes per run), not here.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from styleforge.bench.quality_data import PIP_PHOTOS, TEST_PHOTOS, build_tasks
+from styleforge.bench.quality_data import (
+    PIP_PHOTOS,
+    TEST_PHOTOS,
+    build_tasks,
+    member_images,
+    unpack,
+)
 from styleforge.cli import main
 from styleforge.data.demo import photo
 from styleforge.data.procedural import STYLES
@@ -41,6 +49,35 @@ def test_tasks_keep_style_photos_apart_from_content_and_test_photos(tmp_path: Pa
     assert test == {name for name in TEST_PHOTOS if name in PIP_PHOTOS}
     truth = Image.open(tasks[0].truth / "coffee.png")
     assert np.array_equal(np.asarray(truth), STYLES["grade"](np.asarray(photo("coffee"))))
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs Debian's dpkg-deb")
+def test_a_package_gives_only_the_named_folders_and_files(tmp_path: Path) -> None:
+    root = tmp_path / "pkg"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        "Package: photos\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n"
+    )
+    wanted, other = root / "usr/share/photos", root / "usr/share/other"
+    wanted.mkdir(parents=True)
+    other.mkdir(parents=True)
+    for folder, name in [(wanted, "a.png"), (wanted, "b.jpg"), (other, "c.png"), (other, "d.png")]:
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(folder / name)
+    (other / "c.png.txt").write_text("not the file asked for")
+    deb = tmp_path / "photos.deb"
+    subprocess.run(["dpkg-deb", "--build", str(root), str(deb)], check=True, capture_output=True)
+
+    members = ("./usr/share/photos/", "./usr/share/other/c.png")
+    target = tmp_path / "unpacked"
+    unpack(deb, target, members)
+    found = member_images(target, members)
+    assert [p.relative_to(target).as_posix() for p in found] == [
+        "usr/share/other/c.png",
+        "usr/share/photos/a.png",
+        "usr/share/photos/b.jpg",
+    ]
+    assert not (target / "usr/share/other/d.png").exists()
+    assert not (target / "usr/share/other/c.png.txt").exists()
 
 
 def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -1,7 +1,8 @@
 """The quality benchmark's tasks: procedural styles with ground truth, and photos -> paintings.
 
 Photos come from pip packages (scikit-image, scikit-learn, matplotlib) and, when Debian's
-package tools can fetch them, Tux Paint's nature photos (`tuxpaint-data`); the paintings are
+package tools can fetch them, Tux Paint's nature photos (`tuxpaint-data`), MATE's nature
+wallpapers (`mate-backgrounds`) and OpenCV's sample photos (`opencv-doc`); the paintings are
 Battle for Wesnoth's story landscapes (`wesnoth-1.16-data`). Debian files are fetched with
 `apt-get download` and unpacked under a cache folder at run time, never committed; each
 package's copyright file is kept beside its images.
@@ -48,7 +49,7 @@ TEST_PHOTOS = ["chelsea", "coffee", "china", "lighthouse", "sheep"]
 @dataclass(frozen=True)
 class DebianFiles:
     package: str
-    members: tuple[str, ...]  # folders (inside the package) whose images we take
+    members: tuple[str, ...]  # folders (ending in "/") or files inside the package: our images
     copyright: str
 
 
@@ -57,6 +58,41 @@ TUXPAINT = DebianFiles(
     ("./usr/share/tuxpaint/templates/",),
     "./usr/share/doc/tuxpaint-data/copyright",
 )
+MATE_NATURE = DebianFiles(
+    "mate-backgrounds",
+    ("./usr/share/backgrounds/mate/nature/",),
+    "./usr/share/doc/mate-backgrounds/copyright",
+)
+# the colour photos of scenes and objects among OpenCV's sample data (not its charts, text,
+# calibration boards, renders or the painting)
+OPENCV_SAMPLES = "./usr/share/doc/opencv-doc/examples/data/"
+OPENCV_PHOTOS = DebianFiles(
+    "opencv-doc",
+    tuple(
+        OPENCV_SAMPLES + name
+        for name in (
+            "aero1.jpg",
+            "aloeL.jpg",
+            "apple.jpg",
+            "baboon.jpg",
+            "board.jpg",
+            "building.jpg",
+            "butterfly.jpg",
+            "ela_original.jpg",
+            "fruits.jpg",
+            "home.jpg",
+            "leuvenA.jpg",
+            "messi5.jpg",
+            "orange.jpg",
+            "rubberwhale1.png",
+            "smarties.png",
+            "squirrel_cls.jpg",
+            "stuff.jpg",
+        )
+    ),
+    "./usr/share/doc/opencv-doc/copyright",
+)
+PHOTO_PACKAGES = (TUXPAINT, MATE_NATURE, OPENCV_PHOTOS)
 WESNOTH = DebianFiles(
     "wesnoth-1.16-data",
     ("./usr/share/games/wesnoth/1.16/data/core/images/story/",),
@@ -97,14 +133,22 @@ def fetch_debian_images(files: DebianFiles, cache: Path) -> list[Path]:
         deb = next(target.glob(f"{files.package}_*.deb"), None)
         if deb is None:
             raise StyleforgeError(f"apt-get download {files.package} left no .deb in {target}")
-        _unpack(deb, target, (*files.members, files.copyright))
+        unpack(deb, target, (*files.members, files.copyright))
         deb.unlink()
         done.touch()
-    folders = [target / member for member in files.members]
-    return sorted(p for folder in folders for p in iter_image_files(folder, recursive=False))
+    return member_images(target, files.members)
 
 
-def _unpack(deb: Path, target: Path, members: tuple[str, ...]) -> None:
+def member_images(target: Path, members: tuple[str, ...]) -> list[Path]:
+    """The images `members` name under an unpacked package: a folder's images, or the file."""
+    found = []
+    for member in members:
+        path = target / member
+        found += iter_image_files(path, recursive=False) if member.endswith("/") else [path]
+    return sorted(found)
+
+
+def unpack(deb: Path, target: Path, members: tuple[str, ...]) -> None:
     """Extract only `members` (files or folders) from the package's data archive."""
     tar_stream = subprocess.run(
         ["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True
@@ -113,7 +157,8 @@ def _unpack(deb: Path, target: Path, members: tuple[str, ...]) -> None:
         wanted = [
             m
             for m in archive.getmembers()
-            if m.isfile() and any(m.name == w or m.name.startswith(w) for w in members)
+            if m.isfile()
+            and any(m.name == w or (w.endswith("/") and m.name.startswith(w)) for w in members)
         ]
         archive.extractall(target, members=wanted, filter="data")
 
@@ -121,8 +166,9 @@ def _unpack(deb: Path, target: Path, members: tuple[str, ...]) -> None:
 def _photo_pool(debian_cache: Path | None) -> dict[str, Image.Image]:
     pool = {name: photo(name) for name in PIP_PHOTOS}
     if debian_cache is not None:
-        for path in fetch_debian_images(TUXPAINT, debian_cache):
-            pool[path.stem] = resize_shorter(load_rgb(path), DEMO_SIZE)
+        for package in PHOTO_PACKAGES:
+            for path in fetch_debian_images(package, debian_cache):
+                pool[path.stem] = resize_shorter(load_rgb(path), DEMO_SIZE)
     return pool
 
 
