@@ -69,7 +69,7 @@ def add_bench(sub: Any) -> None:
     q.add_argument(
         "--no-debian",
         action="store_true",
-        help="pip-packaged photos only: no Tux Paint photos, no painting task (works offline)",
+        help="pip-packaged photos only: no Debian photos, no painting task (works offline)",
     )
     p.set_defaults(func=cmd_bench)
 
