@@ -13,7 +13,6 @@ photos than the content images, and held-out test photos with their exact styliz
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import tarfile
@@ -144,23 +143,34 @@ def member_images(target: Path, members: tuple[str, ...]) -> list[Path]:
     found = []
     for member in members:
         path = target / member
-        found += iter_image_files(path, recursive=False) if member.endswith("/") else [path]
+        found += iter_image_files(path, recursive=False) if _is_folder(member) else [path]
     return sorted(found)
 
 
 def unpack(deb: Path, target: Path, members: tuple[str, ...]) -> None:
-    """Extract only `members` (files or folders) from the package's data archive."""
-    tar_stream = subprocess.run(
-        ["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(tar_stream)) as archive:
-        wanted = [
-            m
-            for m in archive.getmembers()
-            if m.isfile()
-            and any(m.name == w or (w.endswith("/") and m.name.startswith(w)) for w in members)
-        ]
-        archive.extractall(target, members=wanted, filter="data")
+    """Extract only `members` (files or folders) from the package's data archive, streaming it
+    (OpenCV's documentation is a 280 MB archive for 17 photos)."""
+    with subprocess.Popen(
+        ["dpkg-deb", "--fsys-tarfile", str(deb)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as dpkg:
+        with tarfile.open(fileobj=dpkg.stdout, mode="r|") as archive:
+            for member in archive:
+                if member.isfile() and any(_names(w, member.name) for w in members):
+                    archive.extract(member, target, filter="data")
+        dpkg.stdout.read()  # the archive's end padding, so dpkg-deb is not cut off mid-write
+    if dpkg.returncode != 0:
+        raise subprocess.CalledProcessError(dpkg.returncode, dpkg.args)
+
+
+def _is_folder(member: str) -> bool:
+    return member.endswith("/")
+
+
+def _names(member: str, path: str) -> bool:
+    """Whether a package member (a folder ending in "/", or a file) covers the archive path."""
+    return path.startswith(member) if _is_folder(member) else path == member
 
 
 def _photo_pool(debian_cache: Path | None) -> dict[str, Image.Image]:
