@@ -20,7 +20,8 @@ import torch
 from styleforge.data.augment import pil_to_unit, unit_to_pil
 from styleforge.data.images import load_rgb
 from styleforge.evaluation.metrics import PairedScores
-from styleforge.models.generator import edge_lines, guided_base
+from styleforge.models.filters import guided_base
+from styleforge.models.generator import edge_lines
 
 STYLES = ("cartoon", "smooth", "pencil", "grade", "oil")
 SETTINGS = (  # (texture gain, line strength)

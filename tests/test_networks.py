@@ -10,7 +10,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from styleforge.config import ModelConfig, apply_preset
 from styleforge.evaluation.features import frozen_features
 from styleforge.models.discriminator import PatchDiscriminator
-from styleforge.models.generator import edge_lines, guided_base
+from styleforge.models.filters import guided_base
+from styleforge.models.generator import edge_lines
 from styleforge.models.stylenet import StyleNet
 
 
@@ -25,7 +26,8 @@ def preset(name: str, **overrides) -> ModelConfig:
 def generator_macs(cfg: ModelConfig, size: int = 256) -> float:
     net = StyleNet(cfg).eval()
     x = torch.zeros(1, 3, size, size)
-    codes = net.style_codes(torch.zeros(1, dtype=torch.long))
+    with torch.no_grad():
+        codes = net.style_codes(torch.zeros(1, dtype=torch.long))
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         net(x, codes)
     return counter.get_total_flops() / 2

@@ -24,6 +24,10 @@ NORMS = ("instance", "batch", "none")
 DISC_INPUTS = ("rgb", "luma", "split")
 COLOR_ANCHORS = ("absolute", "relative")
 PRECISIONS = ("auto", "bf16", "fp32")
+# the statistics transfer's curves: knots of the texture gain, knots of each colour curve
+ENERGY_KNOTS = 16
+COLOUR_KNOTS = 5
+STATISTICS_PARAMETERS = ENERGY_KNOTS + 3 * COLOUR_KNOTS  # a style's offsets in its codes
 
 
 @dataclass
@@ -52,6 +56,8 @@ class ModelConfig:
     detail_radius: int = 0  # guided-filter radius (pixels) splitting texture from base for a
     # per-region texture gain on the local_affine grid (16 px cells without it); 0: off
     ink: bool = False  # per-region dark lines along the input's edges (same grid)
+    stats_transfer: bool = True  # start from each style's texture-gain and chroma curves,
+    # fitted on the training folders (models/statistics_transfer.py), not the untouched input
     latent_dim: int = 16
     style_dim: int = 64
     styles: list[str] = field(default_factory=lambda: ["style"])
@@ -59,6 +65,11 @@ class ModelConfig:
     @property
     def num_styles(self) -> int:
         return len(self.styles)
+
+    @property
+    def code_dim(self) -> int:
+        """Length of a style code: the learnt part, then the statistics transfer's offsets."""
+        return self.style_dim + (STATISTICS_PARAMETERS if self.stats_transfer else 0)
 
     @property
     def size_multiple(self) -> int:
@@ -158,7 +169,7 @@ class OptimConfig:
 # What a saved config meant before these keys existed (their defaults have changed since):
 # a model or run saved then goes on as it was trained.
 BEFORE_KEY_EXISTED = {
-    "model": {"disc_input": "rgb"},
+    "model": {"disc_input": "rgb", "stats_transfer": False},
     "optim": {"luma_pool": 0, "color_anchor": "absolute"},
 }
 

@@ -39,7 +39,7 @@ def generator_macs(config: ModelConfig, height: int, width: int) -> int:
     with torch.device("meta"):
         net = StyleNet(config)
         image = torch.empty(1, 3, height, width)
-        code = torch.empty(1, config.style_dim)
+        code = torch.empty(1, config.code_dim)
     return count_macs(net.generator, image, code)
 
 

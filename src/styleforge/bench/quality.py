@@ -38,7 +38,10 @@ from styleforge.training.checkpoint import MODEL_FORMAT
 # the recipe under test and the CycleGAN-style reference it must beat
 # (CycleGAN's setup: its ResNet-9 generator, cycle loss, plain output, RGB discriminator, no
 # anchors; its lr schedule, constant then linear decay over the second half, is ours too)
-CYCLEGAN = "--preset resnet9 --content-loss cycle --no-skip --lambda-color 0 --disc-input rgb"
+CYCLEGAN = (
+    "--preset resnet9 --content-loss cycle --no-skip --no-stats-transfer --lambda-color 0 "
+    "--disc-input rgb"
+)
 DEFAULT_RECIPES = {"default": "", "resnet9-cycle": CYCLEGAN}
 # the same data options for every recipe: the benchmark photos' own scale, 128-pixel crops
 DATA_OPTIONS = ["--load-size", "256", "--crop-size", "128"]

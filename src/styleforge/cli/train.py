@@ -40,6 +40,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "affine_bins": ("model", "affine_bins"),
     "detail_radius": ("model", "detail_radius"),
     "ink": ("model", "ink"),
+    "stats_transfer": ("model", "stats_transfer"),
     "disc_features": ("model", "disc_features"),
     "latent_dim": ("model", "latent_dim"),
     "style_dim": ("model", "style_dim"),
@@ -224,6 +225,13 @@ def add_train(sub: Any) -> None:
         "--skip",
         action=argparse.BooleanOptionalAction,
         help="generator adds a learned change to its input, starting as the identity map",
+    )
+    net.add_argument(
+        "--stats-transfer",
+        action=argparse.BooleanOptionalAction,
+        help="start each style from curves fitted on the folders before training: a texture "
+        "gain by local texture energy and chroma curves matching the style images' pooled "
+        "statistics (default: on; docs/quality.md)",
     )
     net.add_argument(
         "--tone-path",

@@ -1,6 +1,6 @@
 """ONNX export: the generator with dynamic batch, height and width, for onnxruntime and others.
 
-The style code is either an input (`code`, shape (N, style_dim)) or baked in as a constant
+The style code is either an input (`code`, shape (N, code_dim)) or baked in as a constant
 (then `image` is the only input). Since the mapping network stays behind, a file with a code
 input also carries, in its metadata, the codes `Stylizer.style_code` gives for seeds
 0..seeds-1 of every style and each style's mean code: `--style`, `--seed` (in that range),
@@ -101,7 +101,7 @@ def export_onnx(
     image_axes = {0: batch, 2: torch.export.Dim.DYNAMIC, 3: torch.export.Dim.DYNAMIC}
     if baked_code is None:
         module: nn.Module = _CodeInput(generator)
-        args: tuple[torch.Tensor, ...] = (image, torch.zeros(2, stylizer.config.model.style_dim))
+        args: tuple[torch.Tensor, ...] = (image, torch.zeros(2, stylizer.config.model.code_dim))
         names, shapes = ["image", "code"], (image_axes, {0: batch})
     else:
         module = _BakedCode(generator, baked_code.float().cpu())

@@ -77,7 +77,7 @@ class OnnxStylizer(BaseStylizer):
                 f"scale {table['noise_scale']}; export with --seeds / --noise-scale for others"
             )
         weights = self._mix_weights(mix) if mix else {self.style_index(style): 1.0}
-        code = torch.zeros(1, self.config.model.style_dim)
+        code = torch.zeros(1, self.config.model.code_dim)
         for label, weight in weights.items():
             one = torch.tensor(table["codes"][seed][label])
             mean = torch.tensor(table["mean"][label])

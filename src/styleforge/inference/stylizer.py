@@ -65,7 +65,7 @@ class BaseStylizer:
         mix: dict[str, float] | None = None,
         reference: Image.Image | None = None,
     ) -> torch.Tensor:
-        """The (1, style_dim) code to apply (see `Stylizer.style_code`)."""
+        """The (1, code_dim) code to apply (see `Stylizer.style_code`)."""
         raise NotImplementedError
 
     def stylize_tensor(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -188,7 +188,7 @@ class Stylizer(BaseStylizer):
         mix: dict[str, float] | None = None,
         reference: Image.Image | None = None,
     ) -> torch.Tensor:
-        """The (1, style_dim) code to apply.
+        """The (1, code_dim) code to apply.
 
         From a reference image (encoded as `style`), or from noise z ~ N(0, noise_scale^2)
         drawn with `seed`, mapped for `style` or as a weighted `mix` of styles (one z for all),
@@ -201,7 +201,7 @@ class Stylizer(BaseStylizer):
         gen = torch.Generator().manual_seed(seed)
         z = torch.randn(1, self.net.mapping.latent_dim, generator=gen).to(self.device)
         z = z * noise_scale
-        code = torch.zeros(1, self.config.model.style_dim, device=self.device)
+        code = torch.zeros(1, self.config.model.code_dim, device=self.device)
         for label, weight in weights.items():
             labels = torch.tensor([label], device=self.device)
             one = self.net.mapping(z, labels)

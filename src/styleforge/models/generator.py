@@ -11,10 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from styleforge.config import ModelConfig
+from styleforge.models.filters import guided_base
 from styleforge.models.layers import ModulatedNorm, conv, luminance, make_norm
+from styleforge.models.statistics_transfer import StatisticsTransfer
 
 TONE_HIDDEN = 32  # hidden channels of the per-pixel colour curve
-GUIDED_EPS = 0.04  # guided filter: variance (in [-1, 1] units) below which a box counts as flat
 INK_SCALE = 4.0  # strength 1 darkens a black-white step by 2.7 (of 2); pencil's best fit
 DETAIL_CELL = 16  # pixels per region of the texture gain and lines without --local-affine
 SKIP_CLAMP = 0.995  # keeps atanh finite; a pixel at 255 passes through as 254
@@ -76,19 +77,6 @@ class TonePath(nn.Module):
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         h = self.colour(x) + self.style(style)[:, :, None, None]
         return self.out(F.relu(h))
-
-
-def guided_base(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Each channel guided by itself (He et al.'s guided filter): flat where a (2r+1)-square box
-    varies little, the input itself across strong edges. What it removes is texture."""
-
-    def box(t: torch.Tensor) -> torch.Tensor:  # fewer pixels at the border
-        return F.avg_pool2d(t, 2 * radius + 1, 1, radius, count_include_pad=False)
-
-    mean = box(x)
-    var = (box(x * x) - mean * mean).clamp_min(0)
-    keep = var / (var + GUIDED_EPS)
-    return box(keep) * x + box((1 - keep) * mean)
 
 
 def edge_lines(x: torch.Tensor) -> torch.Tensor:
@@ -198,6 +186,8 @@ class Generator(nn.Module):
         )
         self.head = conv(chans[0], 3, 7)
         self.skip = cfg.skip
+        self.style_dim = cfg.style_dim
+        self.statistics = StatisticsTransfer() if cfg.stats_transfer else None
         self.tone = TonePath(cfg.style_dim) if cfg.tone_path else None
         # the regional controls share one grid: --local-affine's cells, 16 pixels without it;
         # cell is in bottleneck pixels, applied in this order
@@ -212,7 +202,19 @@ class Generator(nn.Module):
         self.nce_block_ids = sorted({0, cfg.n_blocks // 2})
         self.nce_channels = chans + [chans[-1]] * len(self.nce_block_ids)
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def learnt_part(self, code: torch.Tensor) -> torch.Tensor:
+        """The part of a code the networks learnt (the statistics offsets follow it)."""
+        return code if self.statistics is None else code[:, : self.style_dim]
+
+    def start_from(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """What the network changes: x through the code's statistics transfer, if it has one."""
+        if self.statistics is None:
+            return x
+        return self.statistics(x, code[:, self.style_dim :].detach())  # fixed numbers
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        x = self.start_from(x, code)
+        style = self.learnt_part(code)
         h = self.stem(x)
         for layer in self.down:
             h = layer(h)
@@ -232,8 +234,9 @@ class Generator(nn.Module):
             return torch.tanh(change + torch.atanh(x.clamp(-SKIP_CLAMP, SKIP_CLAMP)))
         return torch.tanh(change)
 
-    def encode(self, x: torch.Tensor, style: torch.Tensor) -> list[torch.Tensor]:
+    def encode(self, x: torch.Tensor, code: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps PatchNCE compares: the stem, each downsampling and some blocks."""
+        style = self.learnt_part(code)
         feats = [self.stem(x)]
         for layer in self.down:
             feats.append(layer(feats[-1]))

@@ -3,6 +3,8 @@
 The mapping network turns random noise z plus a style label into a code: a shared MLP, then one
 head per style, so a model holds many styles and the noise gives varied outputs. The style
 encoder turns a reference image into a code of a given style. The one-style case is one head.
+Both end every code with the style's statistics-transfer offsets when the model has them
+(`StyleOffsets`), so whatever makes or mixes codes carries them along.
 """
 
 from __future__ import annotations
@@ -10,7 +12,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from styleforge.config import ModelConfig
+from styleforge.config import STATISTICS_PARAMETERS, ModelConfig
+
+
+class StyleOffsets(nn.Module):
+    """Each style's statistics-transfer offsets (fitted before training, then fixed), appended
+    to its codes."""
+
+    def __init__(self, num_styles: int):
+        super().__init__()
+        self.register_buffer("table", torch.zeros(num_styles, STATISTICS_PARAMETERS))
+
+    def forward(self, codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return torch.cat([codes, self.table[labels].to(codes.dtype)], 1)
+
+
+def style_offsets(cfg: ModelConfig) -> StyleOffsets | None:
+    return StyleOffsets(cfg.num_styles) if cfg.stats_transfer else None
 
 
 class MappingNetwork(nn.Module):
@@ -29,11 +47,13 @@ class MappingNetwork(nn.Module):
             for _ in range(cfg.num_styles)
         )
         self.latent_dim = cfg.latent_dim
+        self.offsets = style_offsets(cfg)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.shared(z)
         codes = torch.stack([head(h) for head in self.heads], dim=1)  # (N, styles, style_dim)
-        return codes[torch.arange(z.shape[0], device=z.device), labels]
+        codes = codes[torch.arange(z.shape[0], device=z.device), labels]
+        return codes if self.offsets is None else self.offsets(codes, labels)
 
     def random_codes(
         self, labels: torch.Tensor, gen: torch.Generator | None = None
@@ -58,7 +78,9 @@ class StyleEncoder(nn.Module):
         self.body = nn.Sequential(*layers)
         self.heads = nn.Linear(ch, cfg.style_dim * cfg.num_styles)
         self.style_dim = cfg.style_dim
+        self.offsets = style_offsets(cfg)
 
     def forward(self, image: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         codes = self.heads(self.body(image)).view(image.shape[0], -1, self.style_dim)
-        return codes[torch.arange(image.shape[0], device=image.device), labels]
+        codes = codes[torch.arange(image.shape[0], device=image.device), labels]
+        return codes if self.offsets is None else self.offsets(codes, labels)

@@ -31,6 +31,7 @@ class ContentTerms:
     def __call__(
         self,
         content: torch.Tensor,
+        source: torch.Tensor,
         style: torch.Tensor,
         fake: torch.Tensor,
         codes: torch.Tensor,
@@ -38,14 +39,15 @@ class ContentTerms:
         back_fake: torch.Tensor | None,
         gen: torch.Generator,
     ) -> dict[str, torch.Tensor]:
-        """The terms for one generator step: {name: weighted loss}."""
+        """The terms for one generator step: {name: weighted loss}. `source` is the content as
+        the network starts from it (through the statistics transfer): what the output keeps."""
         opt, nets, w = self.optim, self.nets, self.w
         kind = opt.content_loss
         if kind == "identity":
-            return {"pixel": opt.lambda_pixel * F.l1_loss(fake, content)}
+            return {"pixel": opt.lambda_pixel * F.l1_loss(fake, source)}
         if kind == "nce":
             loss = w.nce(
-                self.nce_feats(w.gen(content, codes, method="encode")),
+                self.nce_feats(w.gen(source, codes, method="encode")),
                 self.nce_feats(w.gen(fake, codes, method="encode")),
                 gen,
             )

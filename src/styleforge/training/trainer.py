@@ -46,6 +46,7 @@ from styleforge.training.monitor import LOSS_PLOT_NAME, MetricsLog, plot_losses,
 from styleforge.training.networks import Networks
 from styleforge.training.patch_distribution import patch_distribution_loss
 from styleforge.training.seeding import seed_step, step_seed
+from styleforge.training.statistics_fit import fit_statistics_transfer
 from styleforge.training.style_stats import StyleStatistics
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class Trainer:
         self.precision = training_precision(config.precision, self.device)
         torch.manual_seed(config.seed)  # network initialisation (the same on every rank)
         self.nets = Networks.build(config, self.device)
+        fit_statistics_transfer(self.data, self.nets.net, self.nets.ema.model)
         self.channels_last = self.device.type == "cuda"
         if self.channels_last:  # NHWC: what cuDNN's fast convolutions (and bf16) want
             for module in self.nets.modules().values():
@@ -416,10 +418,12 @@ class Trainer:
             loss_g = opt.lambda_gan * generator_loss(fake_logits, opt.gan_loss)
             losses["loss/g_gan"] = float(loss_g.detach())
             terms = self.style_terms(content, style, labels, codes, fake, use_ref, gen)
+            # what the network changes: the content through the style's statistics transfer
+            source = nets.net.generator.start_from(content, codes.detach())
             terms.update(
-                self.content_terms(content, style, fake, codes, back_codes, back_fake, gen)
+                self.content_terms(content, source, style, fake, codes, back_codes, back_fake, gen)
             )
-            terms.update(self.anchors(content, fake, progress, shrink))
+            terms.update(self.anchors(source, fake, progress, shrink))
             for key, value in terms.items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
@@ -534,7 +538,10 @@ class Trainer:
         opt, w = self.config.optim, self.w
         terms = {}
         if opt.lambda_sty > 0:
-            terms["sty"] = opt.lambda_sty * F.l1_loss(w.encoder(fake, labels), codes)
+            learnt = self.config.model.style_dim  # the statistics offsets are the same
+            terms["sty"] = opt.lambda_sty * F.l1_loss(
+                w.encoder(fake, labels)[:, :learnt], codes[:, :learnt]
+            )
         ds_weight = opt.lambda_ds * (1.0 - self.progress_fraction())
         if ds_weight > 0:
             other = self.draw_codes(labels, style, use_ref, gen)
