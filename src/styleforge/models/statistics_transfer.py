@@ -46,7 +46,8 @@ def texture_split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     y = luminance(x)
     base = guided_base(y, TEXTURE_RADIUS, TEXTURE_EPS)
     texture = y - base
-    energy = (box_mean(texture * texture, ENERGY_RADIUS) + ENERGY_FLOOR**2).sqrt()
+    power = box_mean(texture * texture, ENERGY_RADIUS).clamp_min(0.0)  # ONNX: can round below 0
+    energy = power.sqrt().clamp_min(ENERGY_FLOOR)
     return base, texture, energy
 
 
@@ -89,7 +90,7 @@ class StatisticsTransfer(nn.Module):
         knots_in = torch.cat([zero, self.energy_in])[None]
         knots_out = torch.cat([zero.expand(n, 1), energy_out], 1)[:, None]
         mapped = through_knots(energy, knots_in, knots_out.clamp_min(0))
-        gain = (mapped / energy).clamp(0, MAX_GAIN)
+        gain = (mapped / energy).clamp(0.0, MAX_GAIN)
         coloured = through_knots(x, self.colour_in, colour_out)
         coloured = coloured + (y - luminance(coloured))  # chroma only
-        return (coloured + (gain - 1) * texture).clamp(-1, 1)
+        return (coloured + (gain - 1) * texture).clamp(-1.0, 1.0)
