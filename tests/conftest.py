@@ -53,9 +53,10 @@ def tiny_config(content: Path | None = None, style: Path | None = None, **top) -
     d.load_size, d.crop_size = 40, 32
     o.nce_patches = 32
     # the plain recipe these unit tests were written against (free output, RGB discriminator,
-    # diversity term, no anchors, constant lr); the default recipe (identity start, anchors,
-    # split discriminator) is trained end to end by the CLI, demo and quality-bench tests
-    m.skip, m.disc_input = False, "rgb"
+    # diversity term, no anchors, no statistics transfer, constant lr); the default recipe
+    # (statistics-transfer start, anchors, split discriminator) is trained end to end by the
+    # CLI, demo and quality-bench tests
+    m.skip, m.disc_input, m.stats_transfer = False, "rgb", False
     o.lambda_color, o.luma_pool, o.color_anchor = 0.0, 0, "absolute"
     o.lambda_ds, o.decay_start = 1.0, 1.0
     config.log_every, config.sample_every, config.save_every = 2, 1000, 1000
@@ -65,12 +66,30 @@ def tiny_config(content: Path | None = None, style: Path | None = None, **top) -
     return config
 
 
+def with_statistics_transfer(config: TrainConfig) -> StyleNet:
+    """A net with the default statistics transfer set to curves far from the identity (texture
+    halved for the first style, doubled for the others; colour curves bent at random), so the
+    inference paths are tested with it doing something. Seed torch first."""
+    config.model.stats_transfer = True
+    net = StyleNet(config.model)
+    statistics = net.generator.statistics
+    statistics.energy_in.copy_(torch.linspace(0.005, 0.3, len(statistics.energy_in)))
+    statistics.colour_in.copy_(torch.linspace(-0.9, 0.9, statistics.colour_in.shape[1]))
+    table = torch.randn_like(net.mapping.offsets.table) * 0.1
+    energy = len(statistics.energy_in)
+    table[:, :energy] = statistics.energy_in  # gain 2 ...
+    table[0, :energy] = -0.5 * statistics.energy_in  # ... and 0.5 for the first style
+    net.mapping.offsets.table.copy_(table)
+    net.encoder.offsets.table.copy_(table)
+    return net
+
+
 def untrained_stylizer(seed: int, **options) -> Stylizer:
     """A tiny untrained model whose style modulation is far from the identity, so its outputs
     differ visibly from its inputs (for tests of the inference paths, not of quality)."""
     config = tiny_config()
     torch.manual_seed(seed)
-    net = StyleNet(config.model)
+    net = with_statistics_transfer(config)
     for block in net.generator.blocks:
         for norm in (block.norm1, block.norm2):
             torch.nn.init.normal_(norm.affine.weight, std=0.5)

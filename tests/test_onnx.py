@@ -11,12 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import real_photo, tiny_config
+from conftest import real_photo, tiny_config, with_statistics_transfer
 from styleforge.data.augment import pil_to_unit
 from styleforge.inference.export import export_onnx
 from styleforge.inference.onnx_backend import OnnxStylizer
 from styleforge.inference.stylizer import Stylizer, open_stylizer
-from styleforge.models.stylenet import StyleNet
 from styleforge.training.checkpoint import save_model
 
 TOLERANCE = 1e-3
@@ -31,7 +30,7 @@ def stylizer() -> Stylizer:
     config.model.local_affine, config.model.affine_bins = 8, 3  # and the bilateral transforms
     config.model.detail_radius, config.model.ink = 2, True  # and the texture gain and lines
     torch.manual_seed(2)
-    net = StyleNet(config.model)
+    net = with_statistics_transfer(config)  # and the statistics transfer
     for block in net.generator.blocks:
         for norm in (block.norm1, block.norm2):
             torch.nn.init.normal_(norm.affine.weight, std=0.5)

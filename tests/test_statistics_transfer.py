@@ -76,6 +76,7 @@ def test_training_fits_the_transfer_and_the_model_file_carries_it(
 ) -> None:
     content, style = photo_dirs
     config = tiny_config(content, style, steps=1)
+    config.model.stats_transfer = True  # the default (the tiny unit-test recipe has it off)
     result = Trainer(config, tmp_path / "run").run()
     stylizer = Stylizer.load(result.model_path)
     net = stylizer.net
