@@ -213,7 +213,10 @@ class Generator(nn.Module):
         return self.statistics(x, code[:, self.style_dim :].detach())  # fixed numbers
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        x = self.start_from(x, code)
+        return self.change(self.start_from(x, code), code)
+
+    def change(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """The network's part: its change to `x`, already through `start_from`."""
         style = self.learnt_part(code)
         h = self.stem(x)
         for layer in self.down:

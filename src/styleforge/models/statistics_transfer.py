@@ -41,9 +41,8 @@ MAX_GAIN = 3.0
 ENERGY_FLOOR = 1e-4
 
 
-def texture_split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Luminance base, texture and texture energy of (N, 3, H, W) images in [-1, 1]."""
-    y = luminance(x)
+def texture_split(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Base, texture and texture energy of luminance maps (N, 1, H, W) in [-1, 1]."""
     base = guided_base(y, TEXTURE_RADIUS, TEXTURE_EPS)
     texture = y - base
     power = box_mean(texture * texture, ENERGY_RADIUS).clamp_min(0.0)  # ONNX: can round below 0
@@ -84,7 +83,7 @@ class StatisticsTransfer(nn.Module):
         energy_out = self.energy_in + offsets[:, :ENERGY_KNOTS]
         colour_out = self.colour_in + offsets[:, ENERGY_KNOTS:].view(n, 3, COLOUR_KNOTS)
         y = luminance(x)
-        base, texture, energy = texture_split(x)
+        base, texture, energy = texture_split(y)
         # through (0, 0) first: no texture stays no texture
         zero = energy.new_zeros(1)
         knots_in = torch.cat([zero, self.energy_in])[None]

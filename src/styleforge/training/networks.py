@@ -38,7 +38,8 @@ class Networks:
             nce = PatchNCE([chans[i] for i in ids], optim.nce_patches, optim.nce_temperature)
             nce = nce.to(device)
         if optim.content_loss == "cycle":
-            back_cfg = dataclasses.replace(model, styles=["content"])
+            # back to photos: nothing fitted for that direction, so no statistics transfer
+            back_cfg = dataclasses.replace(model, styles=["content"], stats_transfer=False)
             back = StyleNet(back_cfg).to(device)
             disc_back = PatchDiscriminator(back_cfg).to(device)
         return cls(net, disc, EMA(net, optim.ema_beta), nce, back, disc_back)

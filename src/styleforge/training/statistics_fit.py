@@ -1,8 +1,9 @@
 """Fits the statistics transfer (models/statistics_transfer.py) on a run's decoded images.
 
-Quantiles are pooled over every pixel of every image of a folder, at the load size the
-generator trains on: the photos' become the curves' input knots, each style's the offsets its
-codes carry. A fresh run fits once before its first step; a resumed run loads what it fitted.
+Quantiles are pooled over the pixels of a folder's images (at most FIT_IMAGES images and
+FIT_PIXELS values, so a large folder costs no more), at the load size the generator trains
+on: the photos' become the curves' input knots, each style's the offsets its codes carry. A
+fresh run fits once before its first step; a resumed run loads what it fitted.
 """
 
 from __future__ import annotations
@@ -11,35 +12,43 @@ import torch
 
 from styleforge.data.augment import uint8_to_unit
 from styleforge.data.datasets import ImageSet, TrainingData
+from styleforge.models.layers import luminance
 from styleforge.models.statistics_transfer import COLOUR_LEVELS, ENERGY_LEVELS, texture_split
 from styleforge.models.stylenet import StyleNet
 
 COLOUR_STRENGTH = 0.5  # of the pooled colour difference: the rest may be the scenes' palettes
-QUANTILE_SAMPLE = 4_000_000  # values per quantile at most (torch.quantile's limit is 16M)
+FIT_IMAGES = 256  # images of a folder the fit reads at most (evenly spaced through it)
+FIT_PIXELS = 4_000_000  # values pooled per statistic at most (torch.quantile takes 16M)
 
 
-def quantiles(values: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """Quantiles of a large sample, from a fixed random subset when it is too large."""
-    values = values.flatten().float()
-    if values.numel() > QUANTILE_SAMPLE:
-        pick = torch.randperm(values.numel(), generator=torch.Generator().manual_seed(0))
-        values = values[pick[:QUANTILE_SAMPLE]]
-    return torch.quantile(values, levels)
+def fit_sample(images: ImageSet) -> list[torch.Tensor]:
+    """The images the fit reads, in [-1, 1]: enough for quantiles of a few knots, and bounded
+    time and memory however large the folder."""
+    step = max(1, -(-len(images) // FIT_IMAGES))
+    return [uint8_to_unit(img)[None] for img in images.images[::step]]
 
 
 @torch.no_grad()
 def pooled_statistics(images: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
     """Texture-energy quantiles (ENERGY_KNOTS) and per-channel colour quantiles (3, COLOUR_KNOTS)
-    of a whole image set, in the networks' [-1, 1] range."""
+    of an image set, in the networks' [-1, 1] range; each image gives the same share of at most
+    FIT_PIXELS values (a fixed random subset of its pixels when it has more)."""
+    sample = fit_sample(images)
+    share = FIT_PIXELS // len(sample)
+    gen = torch.Generator().manual_seed(0)
     energies, pixels = [], []
-    for img in images.images:
-        x = uint8_to_unit(img)[None]
-        energies.append(texture_split(x)[2].flatten())
-        pixels.append(x[0].flatten(1))
+    for x in sample:
+        energy = texture_split(luminance(x))[2].flatten()
+        colour = x[0].flatten(1)
+        if energy.numel() > share:
+            keep = torch.randperm(energy.numel(), generator=gen)[:share]
+            energy, colour = energy[keep], colour[:, keep]
+        energies.append(energy)
+        pixels.append(colour)
     colour = torch.cat(pixels, 1)
     return (
-        quantiles(torch.cat(energies), ENERGY_LEVELS),
-        torch.stack([quantiles(channel, COLOUR_LEVELS) for channel in colour]),
+        torch.quantile(torch.cat(energies), ENERGY_LEVELS),
+        torch.stack([torch.quantile(channel, COLOUR_LEVELS) for channel in colour]),
     )
 
 

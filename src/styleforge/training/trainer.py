@@ -379,7 +379,10 @@ class Trainer:
         # discriminator: real and fake forwards, then one backward (DDP reduces D's gradients)
         with self.autocast():
             codes = self.draw_codes(labels, style, use_ref, gen)
-            fake = w.gen(content, codes)
+            # what the network changes (and the output keeps): the content through the style's
+            # statistics transfer, computed once for the generator and the content terms
+            source = nets.net.generator.start_from(content, codes.detach())
+            fake = w.gen(source, codes, method="change")
             back_codes = back_fake = None
             if nets.back is not None:
                 back_codes = self.noise_codes(w.back_mapping, torch.zeros_like(labels), gen)
@@ -418,8 +421,6 @@ class Trainer:
             loss_g = opt.lambda_gan * generator_loss(fake_logits, opt.gan_loss)
             losses["loss/g_gan"] = float(loss_g.detach())
             terms = self.style_terms(content, style, labels, codes, fake, use_ref, gen)
-            # what the network changes: the content through the style's statistics transfer
-            source = nets.net.generator.start_from(content, codes.detach())
             terms.update(
                 self.content_terms(content, source, style, fake, codes, back_codes, back_fake, gen)
             )
