@@ -27,6 +27,7 @@ from styleforge.cli import main
 from styleforge.data.demo import photo
 from styleforge.data.procedural import STYLES
 from styleforge.evaluation.metrics import PairedScores
+from styleforge.evaluation.unpaired import content_ssim
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
@@ -96,24 +97,36 @@ def test_reduced_quality_benchmark_runs_end_to_end(tmp_path: Path, capsys) -> No
     args = ["bench", "--quality", "--no-debian", "--styles", "grade", "--minutes", "1"]
     assert main([*args, "--jobs", "2", "--out", str(out)]) == 0
     table = capsys.readouterr().out
-    assert "| grade | default |" in table and "| grade | resnet9-cycle |" in table
-    rows = json.loads((out / "quality.json").read_text())
-    assert [r["recipe"] for r in rows] == ["default", "resnet9-cycle"]
+    for recipe in ("identity", "truth", "default", "resnet9-cycle"):
+        assert f"| grade | {recipe} |" in table
+    rows = {r["recipe"]: r for r in json.loads((out / "quality.json").read_text())}
+    assert list(rows) == ["identity", "truth", "default", "resnet9-cycle"]
     tests = sorted(p.stem for p in (out / "data" / "photos" / "test").iterdir())
-    identity = PairedScores.mean(
-        [
-            PairedScores.of(photo(n), Image.open(out / "data" / "grade" / "truth" / f"{n}.png"))
-            for n in tests
-        ]
-    )
-    for row in rows:
+    truth = {n: Image.open(out / "data" / "grade" / "truth" / f"{n}.png") for n in tests}
+    identity = PairedScores.mean([PairedScores.of(photo(n), truth[n]) for n in tests])
+    # the references: the untouched photos close nothing, the truth closes every gap
+    assert rows["identity"]["ssim"] == pytest.approx(identity.ssim, abs=1e-9)
+    assert rows["identity"]["ssim_gap_closed"] == 0 and rows["identity"]["content_ssim"] == 1
+    assert rows["identity"]["fd_gap_closed"] == pytest.approx(0, abs=1e-9)
+    assert rows["truth"]["ssim"] == 1 and rows["truth"]["fd_gap_closed"] == pytest.approx(1)
+    kept = np.mean([content_ssim(photo(n), truth[n]) for n in tests])
+    assert rows["truth"]["content_ssim"] == pytest.approx(kept)
+    for row in rows.values():
+        assert row["truth_content_ssim"] == pytest.approx(kept)
+        assert 0 <= row["probe_share"] <= 1 and 0.5 <= row["probe_accuracy"] <= 1
+    for recipe in ("default", "resnet9-cycle"):
+        row = rows[recipe]
         assert row["steps"] > 0 and row["peak_rss_mib"] > 50
-        assert row["identity_ssim"] == pytest.approx(identity.ssim, abs=1e-9)
         assert -1 <= row["ssim"] <= 1 and 0 <= row["content_ssim"] <= 1
         assert np.isfinite(row["fd_enl0"]) and row["fd_enl0"] > 0
-        outputs = sorted(p.stem for p in (out / "outputs" / "grade" / row["recipe"]).iterdir())
+        outputs = sorted(p.stem for p in (out / "outputs" / "grade" / recipe).iterdir())
         assert outputs == tests
     grid = Image.open(out / "grids" / "grade.jpg")
     assert grid.size == (224 * 4, 160 * len(tests))  # input, truth, two recipes; a row per photo
-    # a second run into the same folder needs --overwrite
+    # a second run into the same folder needs --overwrite; --rescore scores what is there again
     assert main([*args, "--out", str(out)]) != 0
+    capsys.readouterr()
+    assert main([*args, "--out", str(out), "--rescore"]) == 0
+    again = json.loads((out / "quality.json").read_text())
+    assert [r["probe_share"] for r in again] == [r["probe_share"] for r in rows.values()]
+    assert again[2]["minutes"] == pytest.approx(rows["default"]["minutes"])

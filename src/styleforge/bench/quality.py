@@ -2,10 +2,11 @@
 
 Every training run is `styleforge train` in its own process (so its peak RSS is its own and a
 crash is one failed row), with the same data options for every recipe; the recipes differ only
-in the train options they add. Scores per task and recipe: SSIM/PSNR of the stylized test photos
-to their ground truth beside the identity baseline (the untouched photos), FD-ENL0 of the
-outputs to the style set beside the photos' own, luminance SSIM to the input (content kept),
-steps done and peak RSS.
+in the train options they add. Each task's table starts with the untouched photos (identity) and
+the ground truth where there is one, then the recipes, each scored for style and for content
+apart (`evaluation.style_measures`): the style probe's share, the FD-ENL0 gap closed between the
+identity and the truth (the relative FD drop without a truth), SSIM to the truth and the gap it
+closes, luminance SSIM to the input beside the truth's own; then steps, minutes and peak RSS.
 """
 
 from __future__ import annotations
@@ -20,48 +21,42 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from styleforge.bench.quality_data import Task
-from styleforge.data.images import iter_image_files, load_rgb
 from styleforge.errors import StyleforgeError
-from styleforge.evaluation.distances import frechet_distance
 from styleforge.evaluation.features import EfficientNetLite0
-from styleforge.evaluation.metrics import PairedScores
-from styleforge.evaluation.unpaired import content_ssim
-from styleforge.inference.files import grid, save_image
-from styleforge.inference.stylizer import Stylizer
+from styleforge.evaluation.style_measures import TRUSTED_PROBE
+from styleforge.evaluation.style_task import StyleScores, StyleTask, TaskScorer
 from styleforge.modelfile import read_metadata
 from styleforge.training.checkpoint import MODEL_FORMAT
 
 # the recipe under test and the CycleGAN-style reference it must beat
-# (CycleGAN's setup: its ResNet-9 generator, cycle loss, plain output, RGB discriminator, no
-# anchors; its lr schedule, constant then linear decay over the second half, is ours too)
+# (CycleGAN's setup: its ResNet-9 generator, cycle loss, plain output, RGB pixel discriminator,
+# no anchors or structure term; its lr schedule, constant then linear decay over the second
+# half, is ours too)
 CYCLEGAN = (
     "--preset resnet9 --content-loss cycle --no-skip --no-stats-transfer --lambda-color 0 "
-    "--disc-input rgb"
+    "--lambda-feat 0 --disc-input rgb --no-disc-features"
 )
 DEFAULT_RECIPES = {"default": "", "resnet9-cycle": CYCLEGAN}
 # the same data options for every recipe: the benchmark photos' own scale, 128-pixel crops
 DATA_OPTIONS = ["--load-size", "256", "--crop-size", "128"]
-GRID_CELL = (224, 160)  # width, height of one image in the grids
+TRAINED_NAME = "trained.json"
 
 
 @dataclass
 class Row:
+    """One line of the table: a recipe's scores on a task, or a reference (identity, truth)."""
+
     task: str
     recipe: str
-    steps: int
-    minutes: float
-    peak_rss_mib: float
-    ssim: float | None
-    psnr: float | None
-    identity_ssim: float | None
-    identity_psnr: float | None
-    fd_enl0: float
-    identity_fd_enl0: float
-    content_ssim: float
+    steps: int | None
+    minutes: float | None
+    peak_rss_mib: float | None
+    scores: StyleScores
+
+    def as_dict(self) -> dict[str, object]:
+        """Flat, for quality.json: the run's columns, then every score."""
+        flat = {k: v for k, v in asdict(self).items() if k != "scores"}
+        return {**flat, **asdict(self.scores)}
 
 
 @dataclass
@@ -69,6 +64,22 @@ class Trained:
     model: Path
     seconds: float
     peak_rss_mib: float
+
+    def write(self, run_dir: Path) -> None:
+        """Beside the run: what rescoring needs to fill the time and memory columns again."""
+        record = {"seconds": self.seconds, "peak_rss_mib": self.peak_rss_mib}
+        (run_dir / TRAINED_NAME).write_text(json.dumps(record))
+
+    @classmethod
+    def read(cls, run_dir: Path) -> Trained:
+        model = run_dir / "model.safetensors"
+        try:
+            record = json.loads((run_dir / TRAINED_NAME).read_text())
+        except (OSError, ValueError):
+            record = {"seconds": 0.0, "peak_rss_mib": 0.0}
+        if not model.is_file():
+            raise StyleforgeError(f"nothing to rescore: {model} does not exist")
+        return cls(model, float(record["seconds"]), float(record["peak_rss_mib"]))
 
 
 def parse_recipes(specs: list[str] | None) -> dict[str, str]:
@@ -85,7 +96,13 @@ def parse_recipes(specs: list[str] | None) -> dict[str, str]:
 
 
 def train_once(
-    task: Task, recipe: str, options: str, run_dir: Path, minutes: float, threads: int, seed: int
+    task: StyleTask,
+    recipe: str,
+    options: str,
+    run_dir: Path,
+    minutes: float,
+    threads: int,
+    seed: int,
 ) -> Trained:
     """One `styleforge train` process with a time budget; its own peak RSS via wait4."""
     log_path = run_dir.with_suffix(".log")
@@ -106,139 +123,87 @@ def train_once(
         raise StyleforgeError(
             f"training {recipe} on {task.name} failed ({' '.join(tail)}); log: {log_path}"
         )
-    return Trained(
+    trained = Trained(
         run_dir / "model.safetensors", time.perf_counter() - start, usage.ru_maxrss / 1024
     )
-
-
-def five_crops(img: Image.Image) -> list[Image.Image]:
-    """Four corners and the centre at 3/4 of the shorter side: more samples for FD per image."""
-    side = int(min(img.size) * 0.75)
-    w, h = img.size
-    corners = [(0, 0), (w - side, 0), (0, h - side), (w - side, h - side)]
-    corners.append(((w - side) // 2, (h - side) // 2))
-    return [img.crop((x, y, x + side, y + side)) for x, y in corners]
-
-
-def crop_features(net: EfficientNetLite0, images: list[Image.Image]) -> np.ndarray:
-    return net.pooled([crop for img in images for crop in five_crops(img)])
-
-
-class Scorer:
-    """Scores one task's outputs; the style set's and inputs' features are computed once."""
-
-    def __init__(self, task: Task, net: EfficientNetLite0):
-        self.task = task
-        self.net = net
-        self.inputs = {p.stem: load_rgb(p) for p in iter_image_files(task.test)}
-        self.truths = (
-            {name: load_rgb(task.truth / f"{name}.png") for name in self.inputs}
-            if task.truth
-            else {}
-        )
-        styles = [load_rgb(p) for p in iter_image_files(task.style)]
-        self.style_features = crop_features(net, styles)
-        self.identity_fd = frechet_distance(
-            crop_features(net, list(self.inputs.values())), self.style_features
-        )
-        self.identity = self.paired(self.inputs)  # the same for every recipe
-
-    def paired(self, images: dict[str, Image.Image]) -> PairedScores | None:
-        """Mean SSIM/PSNR/MSE of `images` against the truth; None for a task without one."""
-        if not self.truths:
-            return None
-        return PairedScores.mean([PairedScores.of(images[n], self.truths[n]) for n in self.inputs])
-
-    def stylize(self, model: Path, out_dir: Path) -> dict[str, Image.Image]:
-        stylizer = Stylizer.load(model)
-        outputs = {}
-        for name, img in self.inputs.items():
-            outputs[name] = stylizer(img)
-            save_image(outputs[name], out_dir / f"{name}.png")
-        return outputs
-
-    def row(self, recipe: str, trained: Trained, outputs: dict[str, Image.Image]) -> Row:
-        paired, identity = self.paired(outputs), self.identity
-        fd = frechet_distance(crop_features(self.net, list(outputs.values())), self.style_features)
-        kept = float(np.mean([content_ssim(self.inputs[n], outputs[n]) for n in self.inputs]))
-        steps = int(read_metadata(trained.model, MODEL_FORMAT).get("step", 0))
-        return Row(
-            self.task.name, recipe, steps, trained.seconds / 60, trained.peak_rss_mib,
-            paired.ssim if paired else None, paired.psnr if paired else None,
-            identity.ssim if identity else None, identity.psnr if identity else None,
-            fd, self.identity_fd, kept,
-        )  # fmt: skip
-
-    def grid(self, columns: dict[str, dict[str, Image.Image]], path: Path) -> None:
-        """One row per test photo: input | truth (if any) | each recipe's output."""
-        order = {"input": self.inputs, **({"truth": self.truths} if self.truths else {}), **columns}
-        cells = [_fit(order[col][name]) for name in self.inputs for col in order]
-        save_image(grid(cells, columns=len(order)), path)
-
-
-def _fit(img: Image.Image) -> Image.Image:
-    """The image scaled to fit a GRID_CELL box, centred on white."""
-    box_w, box_h = GRID_CELL
-    scale = min(box_w / img.width, box_h / img.height)
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    cell = Image.new("RGB", GRID_CELL, "white")
-    cell.paste(
-        img.resize(size, Image.Resampling.LANCZOS), ((box_w - size[0]) // 2, (box_h - size[1]) // 2)
-    )
-    return cell
+    trained.write(run_dir)
+    return trained
 
 
 def run_quality_bench(
-    tasks: list[Task],
+    tasks: list[StyleTask],
     recipes: dict[str, str],
     out: Path,
     minutes: float,
     jobs: int = 1,
     threads: int = 0,
     seed: int = 0,
+    train: bool = True,
 ) -> list[Row]:
-    """Train every recipe on every task (`jobs` at a time), then score and draw grids."""
+    """Train every recipe on every task (`jobs` at a time), then score and draw grids.
+
+    With `train=False` the models already under `out` are scored again (new measures, a changed
+    scorer) without training."""
     threads = threads or max(1, (os.cpu_count() or 1) // jobs)
     plan = [(task, name) for task in tasks for name in recipes]
 
-    def train(item: tuple[Task, str]) -> Trained:
+    def run(item: tuple[StyleTask, str]) -> Trained:
         task, name = item
-        return train_once(task, name, recipes[name], out / "runs" / task.name / name, minutes,
-                          threads, seed)  # fmt: skip
+        run_dir = out / "runs" / task.name / name
+        if not train:
+            return Trained.read(run_dir)
+        return train_once(task, name, recipes[name], run_dir, minutes, threads, seed)
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        trained = list(pool.map(train, plan))
+    with ThreadPoolExecutor(max_workers=jobs if train else 1) as pool:
+        trained = list(pool.map(run, plan))
     net = EfficientNetLite0("cpu")
     rows = []
     for task in tasks:
-        scorer = Scorer(task, net)
+        scorer = TaskScorer(task, net)
+        rows += [Row(task.name, ref, None, None, None, s) for ref, s in scorer.references().items()]
         columns = {}
         for (t, name), result in zip(plan, trained, strict=True):
             if t is not task:
                 continue
             columns[name] = scorer.stylize(result.model, out / "outputs" / task.name / name)
-            rows.append(scorer.row(name, result, columns[name]))
+            steps = int(read_metadata(result.model, MODEL_FORMAT).get("step", 0))
+            rows.append(
+                Row(task.name, name, steps, result.seconds / 60, result.peak_rss_mib,
+                    scorer.score(columns[name]))
+            )  # fmt: skip
         scorer.grid(columns, out / "grids" / f"{task.name}.jpg")
-    (out / "quality.json").write_text(json.dumps([asdict(r) for r in rows], indent=2))
+    (out / "quality.json").write_text(json.dumps([r.as_dict() for r in rows], indent=2))
+    (out / "quality.md").write_text(to_markdown(rows) + "\n")
     return rows
 
 
+COLUMNS = (
+    "task", "recipe", "probe share", "probe acc.", "FD-ENL0", "FD gap closed", "FD drop", "SSIM",
+    "SSIM gap closed", "PSNR", "content", "truth content", "steps", "minutes", "peak RSS MiB",
+)  # fmt: skip
+
+
 def to_markdown(rows: list[Row]) -> str:
-    """The benchmark table: one line per task x recipe; '-' where a task has no ground truth."""
-    head = (
-        "| task | recipe | SSIM | identity SSIM | PSNR | identity PSNR | FD-ENL0 | identity FD | "
-        "content SSIM | steps | minutes | peak RSS MiB |"
-    )
-    lines = [head, "|" + " --- |" * 12]
+    """The benchmark table: a task's identity and truth rows, then its recipes; '-' where a
+    task has no ground truth. A probe share marked '*' comes from a probe whose held-out
+    accuracy is below TRUSTED_PROBE: reported, not counted."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     for r in rows:
+        s = r.scores
+        trusted = "" if s.probe_accuracy >= TRUSTED_PROBE else "*"
         cells = [
-            r.task, r.recipe, _num(r.ssim, 4), _num(r.identity_ssim, 4), _num(r.psnr, 2),
-            _num(r.identity_psnr, 2), _num(r.fd_enl0, 1), _num(r.identity_fd_enl0, 1),
-            _num(r.content_ssim, 3), str(r.steps), f"{r.minutes:.1f}", f"{r.peak_rss_mib:.0f}",
+            r.task, r.recipe, _num(s.probe_share, 2) + trusted, _num(s.probe_accuracy, 2),
+            _num(s.fd_enl0, 1), _num(s.fd_gap_closed, 2), _num(s.fd_drop, 3), _num(s.ssim, 4),
+            _num(s.ssim_gap_closed, 3), _num(s.psnr, 2), _num(s.content_ssim, 3),
+            _num(s.truth_content_ssim, 3), "-" if r.steps is None else str(r.steps),
+            _num(r.minutes, 1), _num(r.peak_rss_mib, 0),
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _num(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return "-"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.00"

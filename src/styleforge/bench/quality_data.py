@@ -28,6 +28,7 @@ from styleforge.data.demo import DEMO_SIZE, photo
 from styleforge.data.images import iter_image_files, load_rgb
 from styleforge.data.procedural import STYLES
 from styleforge.errors import StyleforgeError
+from styleforge.evaluation.style_task import StyleTask
 
 # colour photos of everyday scenes from pip packages (grey and microscopy photos would teach
 # the model a palette rather than the style)
@@ -97,17 +98,6 @@ WESNOTH = DebianFiles(
     ("./usr/share/games/wesnoth/1.16/data/core/images/story/",),
     "./usr/share/doc/wesnoth-1.16-data/copyright",
 )
-
-
-@dataclass
-class Task:
-    """One benchmark task: train on content/ + style/, stylize test/, score (vs truth/ if any)."""
-
-    name: str
-    content: Path
-    style: Path
-    test: Path
-    truth: Path | None
 
 
 def fetch_debian_images(files: DebianFiles, cache: Path) -> list[Path]:
@@ -184,7 +174,7 @@ def _photo_pool(debian_cache: Path | None) -> dict[str, Image.Image]:
 
 def build_tasks(
     root: Path, styles: list[str], debian_cache: Path | None, painting: bool
-) -> list[Task]:
+) -> list[StyleTask]:
     """Write every task's folders under root (replacing an earlier build) and describe them."""
     unknown = [s for s in styles if s not in STYLES]
     if unknown:
@@ -209,7 +199,7 @@ def build_tasks(
         _write(task_dir / "style", {n: _apply(make, pool[n]) for n in style_names})
         _write(task_dir / "truth", {n: _apply(make, pool[n]) for n in test})
         tasks.append(
-            Task(
+            StyleTask(
                 style,
                 photos_dir / "content",
                 task_dir / "style",
@@ -223,7 +213,7 @@ def build_tasks(
         _write(root / "painting" / "style", scaled)
         _write(photos_dir / "all", {n: pool[n] for n in rest})
         tasks.append(
-            Task(
+            StyleTask(
                 "painting",
                 photos_dir / "all",
                 root / "painting" / "style",

@@ -62,6 +62,11 @@ def add_bench(sub: Any) -> None:
     q.add_argument("--out", default="runs/quality", help="work folder (default runs/quality)")
     q.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     q.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the models an earlier run left in --out again, without training",
+    )
+    q.add_argument(
         "--debian-cache",
         default=str(Path.home() / ".cache" / "styleforge" / "debian"),
         help="where Debian packages' images are unpacked (default ~/.cache/styleforge/debian)",
@@ -109,7 +114,7 @@ def quality_bench(args: argparse.Namespace) -> int:
     from styleforge.data.procedural import STYLES
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
+    if out.exists() and any(out.iterdir()) and not (args.overwrite or args.rescore):
         raise StyleforgeError(f"{out} holds an earlier run; pass --overwrite to replace it")
     if args.minutes <= 0 or args.jobs < 1:
         raise StyleforgeError("--minutes must be > 0 and --jobs at least 1")
@@ -123,8 +128,9 @@ def quality_bench(args: argparse.Namespace) -> int:
     styles = [s for s in styles if s != "painting"]
     tasks = build_tasks(out / "data", styles, cache, painting=painting)
     rows = run_quality_bench(
-        tasks, recipes, out, args.minutes, jobs=args.jobs, threads=args.threads, seed=args.seed
-    )
+        tasks, recipes, out, args.minutes, jobs=args.jobs, threads=args.threads, seed=args.seed,
+        train=not args.rescore,
+    )  # fmt: skip
     print(to_markdown(rows))
     print(f"outputs, grids and quality.json in {out}")
     return 0
