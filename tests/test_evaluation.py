@@ -189,6 +189,14 @@ def test_evaluate_writes_report_and_metrics_for_several_models(
     for scores in rows.values():
         assert {"SSIM", "PSNR", "MSE", "FD-ENL0", "KD-ENL0", "content SSIM"} <= set(scores)
     assert rows["input (identity)"]["content SSIM"] == pytest.approx(1.0)
+    # the style measures: the untouched photos close no gap and the probe takes none of them
+    assert rows["input (identity)"]["SSIM gap closed"] == 0
+    assert rows["input (identity)"]["style probe"] == 0
+    for scores in rows.values():
+        assert 0 <= scores["style probe"] <= 1
+        identity_ssim = rows["input (identity)"]["SSIM"]
+        closed = (scores["SSIM"] - identity_ssim) / (1 - identity_ssim)
+        assert scores["SSIM gap closed"] == pytest.approx(closed)
     assert rows["run0"]["SSIM"] != rows["run1"]["SSIM"]  # two different models were run
     # the identity row is the real input-vs-truth score
     truth = np.asarray(Image.open(eval_task["truth"] / "coffee.jpg"))

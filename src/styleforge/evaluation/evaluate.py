@@ -25,6 +25,7 @@ from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.plots import plot_metric_bars
 from styleforge.evaluation.report import ComparisonRow, Report
+from styleforge.evaluation.style_measures import StyleProbe, gap_closed
 from styleforge.evaluation.unpaired import FeatureNetwork, content_ssim, distribution_scores
 from styleforge.inference.files import save_image
 from styleforge.inference.stylizer import Stylizer
@@ -116,6 +117,8 @@ def stylize_all(
 
 
 def score_paired_rows(rows: list[Evaluated], tests: list[TestImage]) -> None:
+    """SSIM/PSNR/MSE to the references, and the SSIM gap closed between the identity (the first
+    row: 0) and the references themselves (1)."""
     for row in rows:
         per = [
             PairedScores.of(load_rgb(out), load_rgb(test.reference))  # upright, 8-bit RGB
@@ -123,6 +126,8 @@ def score_paired_rows(rows: list[Evaluated], tests: list[TestImage]) -> None:
         ]
         mean = PairedScores.mean(per)
         row.scores.update({"SSIM": mean.ssim, "PSNR": mean.psnr, "MSE": mean.mse})
+        identity = rows[0].scores["SSIM"]
+        row.scores["SSIM gap closed"] = gap_closed(identity, mean.ssim, 1.0)
         for test, score in zip(tests, per, strict=True):
             row.per_image.setdefault(test.name, {}).update(
                 {"SSIM": score.ssim, "PSNR": score.psnr, "MSE": score.mse}
@@ -138,7 +143,11 @@ def score_unpaired_rows(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Distribution and content scores into each row; returns the ENL0 features of the style
     set and of each row's outputs (the report reuses them to find each output's nearest style
-    image). Every image is read once and every feature set computed once."""
+    image). Every image is read once and every feature set computed once.
+
+    The style probe is fitted on the test photos against the style set, so the identity row's
+    share is read on the photos it was fitted on (near 0 by construction); a model's share on
+    its outputs is out of sample: how many of them it takes for the style."""
     outputs = {row.name: [load_rgb(p) for p in row.outputs] for row in rows}
     style_feats: dict[str, np.ndarray] = {}
     row_feats: dict[str, dict[str, np.ndarray]] = {}
@@ -149,6 +158,10 @@ def score_unpaired_rows(
             row_feats.setdefault(network.name, {})[row.name] = feats
             scores = distribution_scores(network.name, feats, style_feats[network.name])
             row.scores.update(scores.as_dict())
+    # the first row is the untouched input: photos against the style set
+    probe = StyleProbe(row_feats[enl0.name][rows[0].name], style_feats[enl0.name])
+    for row in rows:
+        row.scores["style probe"] = probe.share(row_feats[enl0.name][row.name])
     for row in rows:
         pairs = list(zip(tests, outputs[row.name], strict=True))
         keep = [content_ssim(t.image, out) for t, out in pairs]
@@ -208,7 +221,9 @@ def run_evaluation(
             notes.append(warning)
         notes.append(
             "FD-ENL0 / KD-ENL0 use EfficientNet-Lite0 features: lower is closer to the style set; "
-            "they are not comparable with FID/KID values."
+            "they are not comparable with FID/KID values. Style probe: the share of outputs a "
+            "linear classifier on those features, fitted on the test photos against the style "
+            "set, takes for the style (photos 0, style images 1)."
         )
 
     report = Report("styleforge evaluation")
