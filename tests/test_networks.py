@@ -45,7 +45,7 @@ def test_resnet9_matches_cyclegan_size() -> None:
         p.numel() for n, p in StyleNet(cfg).generator.named_parameters() if "affine" not in n
     )
     assert 11.0e6 < convs < 11.8e6  # CycleGAN's is 11.38 M
-    disc = sum(p.numel() for p in PatchDiscriminator(cfg).parameters())
+    disc = sum(p.numel() for p in PatchDiscriminator(cfg).net.parameters())
     assert 2.7e6 < disc < 2.8e6  # CycleGAN's 70x70 PatchGAN is 2.76 M
 
 
@@ -59,7 +59,7 @@ def test_output_shape_and_range(norm: str) -> None:
 
 
 def test_discriminator_reads_each_style_head() -> None:
-    cfg = preset("lite", styles=["a", "b", "c"], disc_input="rgb")
+    cfg = preset("lite", styles=["a", "b", "c"], disc_input="rgb", disc_features=False)
     disc = PatchDiscriminator(cfg)
     x = torch.rand(3, 3, 64, 64)
     full = disc.net(x)
@@ -191,8 +191,8 @@ def test_luma_discriminator_is_blind_to_palette_but_not_to_shading() -> None:
     tint = torch.tensor([0.3, -0.3 * 0.299 / 0.587, 0.0]).view(1, 3, 1, 1)
     plain, tinted = gray.expand(-1, 3, -1, -1), gray.expand(-1, 3, -1, -1) + tint
     labels = torch.zeros(1, dtype=torch.long)
-    luma = PatchDiscriminator(preset("lite", disc_input="luma"))
-    rgb = PatchDiscriminator(preset("lite"))
+    luma = PatchDiscriminator(preset("lite", disc_input="luma", disc_features=False))
+    rgb = PatchDiscriminator(preset("lite", disc_features=False))
     assert torch.allclose(luma(plain, labels), luma(tinted, labels), atol=1e-5)
     assert not torch.allclose(rgb(plain, labels), rgb(tinted, labels), atol=1e-3)
     assert not torch.allclose(luma(plain, labels), luma(plain * 0.5, labels), atol=1e-3)
@@ -202,7 +202,7 @@ def test_split_discriminator_sees_a_palette_but_not_a_one_pixel_fringe() -> None
     torch.manual_seed(0)
     gray = (torch.rand(1, 1, 64, 64) * 2 - 1).expand(-1, 3, -1, -1)
     labels = torch.zeros(1, dtype=torch.long)
-    split = PatchDiscriminator(preset("lite", disc_input="split"))
+    split = PatchDiscriminator(preset("lite", disc_input="split", disc_features=False))
     # a red/cyan fringe: alternating columns, equal luminance, zero mean over each 8-px block
     fringe = torch.tensor([0.3, -0.3 * 0.299 / 0.587, 0.0]).view(1, 3, 1, 1)
     columns = (torch.arange(64) % 2 * 2 - 1).view(1, 1, 1, 64).float()
@@ -214,7 +214,9 @@ def test_split_discriminator_sees_a_palette_but_not_a_one_pixel_fringe() -> None
 def test_feature_heads_judge_frozen_features_that_are_neither_trained_nor_saved() -> None:
     cfg = preset("lite", styles=["a", "b"], disc_input="rgb", disc_features=True)
     disc = PatchDiscriminator(cfg)
-    plain = PatchDiscriminator(preset("lite", styles=["a", "b"], disc_input="rgb"))
+    plain = PatchDiscriminator(
+        preset("lite", styles=["a", "b"], disc_input="rgb", disc_features=False)
+    )
     # only the small heads are added: no EfficientNet-Lite0 weight in parameters or state
     added = {k for k in disc.state_dict() if not k.startswith("net.")}
     assert added and all(k.startswith("feature_heads.heads.") for k in added)
@@ -223,7 +225,7 @@ def test_feature_heads_judge_frozen_features_that_are_neither_trained_nor_saved(
     x = (torch.rand(2, 3, 64, 64) * 2 - 1).requires_grad_(True)
     labels = torch.tensor([1, 0])
     out = disc(x, labels)
-    assert out.shape[:2] == (2, 3)  # the pixel view and the stride-4 and stride-8 feature views
+    assert out.shape[:2] == (2, 4)  # the pixel view and the stride-4, 8 and 16 feature views
     index = labels.view(-1, 1, 1, 1).expand(-1, 1, *out.shape[2:])
     assert torch.equal(out[:, :1], disc.net(x).gather(1, index))  # view 0: the pixel PatchGAN
     out[:, 1:].sum().backward()  # the feature views reach the images through the frozen network
@@ -236,7 +238,7 @@ def test_coarse_discriminator_scales_see_tone_not_fine_texture() -> None:
     """Each coarser PatchGAN judges a downsampled image: fine texture it cannot resolve (a
     one-pixel checkerboard) leaves its verdict alone, while the full-size view changes."""
     torch.manual_seed(0)
-    disc = PatchDiscriminator(preset("lite", disc_scales=3, disc_input="luma"))
+    disc = PatchDiscriminator(preset("lite", disc_scales=3, disc_input="luma", disc_features=False))
     x = torch.rand(2, 3, 128, 128) * 0.2
     labels = torch.zeros(2, dtype=torch.long)
     checker = (torch.arange(128).view(1, -1) + torch.arange(128).view(-1, 1)) % 2

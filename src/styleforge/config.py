@@ -46,7 +46,8 @@ class ModelConfig:
     spectral_norm: bool = False
     disc_input: str = "split"  # rgb; luma: D judges texture and edges, not palette; split: both,
     # with chroma blurred (a palette counts, a colour fringe along an edge does not)
-    disc_features: bool = False  # D also judges frozen EfficientNet-Lite0 feature maps
+    disc_features: bool = True  # D also judges frozen EfficientNet-Lite0 feature maps (strides
+    # 4-16, as Projected GANs do): what makes a style show within minutes
     disc_scales: int = 1  # PatchGANs at 1, 1/2, 1/4, ... of the image (pix2pixHD)
     skip: bool = True  # output = input + learned change (in tanh space): starts as the identity
     tone_path: bool = False  # also a per-pixel colour curve of the input, conditioned on the style
@@ -107,7 +108,7 @@ class OptimConfig:
     """Losses and optimisers."""
 
     gan_loss: str = "bce"
-    content_loss: str = "nce"
+    content_loss: str = "none"  # beside the structure term (lambda_feat), which keeps content
     lambda_gan: float = 1.0
     lambda_nce: float = 1.0
     nce_idt: bool = True  # CUT's identity NCE on style images
@@ -117,12 +118,13 @@ class OptimConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # CycleGAN's identity weight, times lambda_cycle
     lambda_pixel: float = 1.0  # weight of L1(G(x), x) for content_loss=identity
-    lambda_color: float = 40.0  # weight of L1 between block averages of output and input
+    lambda_color: float = 0.0  # weight of L1 between block averages of output and input
     lambda_color_end: float | None = None  # if set, lambda_color moves linearly to it
     color_pool: int = 8  # side of those blocks: larger leaves more local freedom (edges, ink)
     luma_pool: int = 32  # if set, luminance is anchored on blocks this size, chroma on color_pool
     color_anchor: str = "relative"  # relative: a global colour or brightness shift is free
-    lambda_feat: float = 0.0  # weight of L1 between EfficientNet-Lite0 features of output, input
+    lambda_feat: float = 1.0  # weight of the structure term: channel-normalised
+    # EfficientNet-Lite0 features of output vs input (shapes kept, colour and texture free)
     lambda_stats: float = 0.0  # weight of matching those features' statistics to the style images
     lambda_patch: float = 0.0  # weight of the sliced Wasserstein distance, output vs style patches
     r1_gamma: float = 0.0

@@ -211,8 +211,9 @@ def add_train(sub: Any) -> None:
     net.add_argument(
         "--disc-features",
         action=argparse.BooleanOptionalAction,
-        help="the discriminator also judges frozen EfficientNet-Lite0 feature maps (strides 4 "
-        "and 8) with small heads, as Projected GANs do",
+        help="the discriminator also judges frozen EfficientNet-Lite0 feature maps (strides 4, "
+        "8 and 16) with small heads, as Projected GANs do: the style shows within minutes "
+        "(default on)",
     )
     net.add_argument(
         "--disc-scales",
@@ -231,7 +232,7 @@ def add_train(sub: Any) -> None:
         action=argparse.BooleanOptionalAction,
         help="start each style from curves fitted on the folders before training: a texture "
         "gain by local texture energy and chroma curves matching the style images' pooled "
-        "statistics (default: on; docs/quality.md)",
+        "statistics (default: on; docs/research-log.md)",
     )
     net.add_argument(
         "--tone-path",
@@ -280,7 +281,8 @@ def add_train(sub: Any) -> None:
     loss.add_argument(
         "--content-loss",
         choices=CONTENT_LOSSES,
-        help="content term: nce (PatchNCE, default), cycle (CycleGAN), identity (L1 to input)",
+        help="a content term beside the structure term (--lambda-feat): none (default), nce "
+        "(PatchNCE: about 2x the step time), cycle (CycleGAN), identity (L1 to input)",
     )
     loss.add_argument("--lambda-gan", type=float, help="weight of the GAN loss (default 1)")
     loss.add_argument("--lambda-nce", type=float, help="weight of PatchNCE (default 1)")
@@ -299,7 +301,8 @@ def add_train(sub: Any) -> None:
     loss.add_argument(
         "--lambda-color",
         type=float,
-        help="weight of L1 between block averages of output and input: keeps colours (default 40)",
+        help="weight of L1 between block averages of output and input: keeps colours, and "
+        "keeps the style out (default 0)",
     )
     loss.add_argument(
         "--lambda-color-end",
@@ -329,8 +332,9 @@ def add_train(sub: Any) -> None:
     loss.add_argument(
         "--lambda-feat",
         type=float,
-        help="weight of L1 between EfficientNet-Lite0 features of output and input: keeps "
-        "what things are, frees colour and texture (default 0)",
+        help="weight of the structure term: channel-normalised EfficientNet-Lite0 features of "
+        "output vs input (strides 4 and 8); keeps shapes, edges and layout, leaves colour, "
+        "line and texture free (default 1; 0 leaves content to --content-loss)",
     )
     loss.add_argument(
         "--lambda-stats",

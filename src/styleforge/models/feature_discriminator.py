@@ -1,12 +1,14 @@
 """Discriminator heads on frozen EfficientNet-Lite0 feature maps (as Projected GANs do).
 
 Why: a pixel PatchGAN trained from scratch needs hundreds of steps before its judgement means
-more than "sharper" or "darker"; pretrained features already tell paper from sky and a stroke
-from fur, so small heads on them can judge a style's look sooner (Projected GANs converge in
-far fewer steps). Measured on the quality benchmark's 3-minute screens it moved outputs sooner
-but not towards the styles (docs/quality.md), so it is off by default. The network is frozen
-and held outside the module (not trained, not saved: one shared copy per device, loaded from
-its pip package); gradients still flow through it to the generator.
+more than "sharper" or "darker"; pretrained features already tell a flat cartoon region from
+fur, an outline from a shadow and paper from sky, so small heads on them judge a style's look
+from the first steps (Projected GANs converge many times faster and work on small sets). The
+maps go down to stride 16, where a head sees a region's look (flat colour and outlines, paper
+and strokes) rather than one texture: heads on the stride-4 and stride-8 maps alone moved
+outputs towards finer texture, not towards the styles (docs/research-log.md). The network is
+frozen and held outside the module (not trained, not saved: one shared copy per device, loaded
+from its pip package); gradients still flow through it to the generator.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from torch import nn
 
 from styleforge.evaluation.features import frozen_features
 
-FEATURE_STOP = 4  # blocks up to here: the stride-4 and stride-8 maps (texture, strokes, paper)
+FEATURE_STOP = 10  # blocks up to here: the stride-4, 8 and 16 maps (texture to regions)
 
 
 class FeatureHeads(nn.Module):

@@ -7,8 +7,13 @@ without a compensating bright fringe beside it, but may not paint it a new colou
 `color_anchor="relative"` each image's own mean (per channel) is taken out first: the layout of
 light and colour is kept, while a global shift (a colour grade, a brighter paper) is free.
 
-Features: L1 between EfficientNet-Lite0 feature maps of output and input: keeps what things are
-(as CartoonGAN's VGG content loss does), leaves colour and fine texture freer.
+Structure (`lambda_feat`): how far each position's EfficientNet-Lite0 feature vector turned
+from the input's, at strides 4 and 8 (channel-normalised maps, squared distance: LPIPS without
+its learnt weights). A unit vector says which pattern is there, not how strong it is, so the
+term keeps shapes, edges and layout where they are while colour, contrast, line weight and
+texture stay free: content kept as structure, not pixels (CartoonGAN and White-box
+cartoonization keep content on a pretrained network's features the same way). Pixel and
+block-colour anchors hold the output on the photo and keep the style out (docs/research-log.md).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import torch.nn.functional as F
 from styleforge.config import OptimConfig
 from styleforge.models.layers import luminance
 
-FEATURE_BLOCK = 4  # EfficientNet-Lite0 block whose output (stride 8, 40 channels) is compared
+FEATURE_BLOCK = 4  # EfficientNet-Lite0 blocks up to here (strides 4 and 8) are compared
 
 
 def _block_l1(a: torch.Tensor, b: torch.Tensor, pool: int) -> torch.Tensor:
@@ -58,12 +63,19 @@ class ContentAnchors:
         if weight > 0:
             terms["color"] = weight * self.colour_distance(content, fake, shrink)
         if self.features is not None:
-            to_net = self.features.from_signed_unit
-            with torch.no_grad():
-                target = self.features.feature_maps(to_net(content), stop=FEATURE_BLOCK)[-1]
-            mapped = self.features.feature_maps(to_net(fake), stop=FEATURE_BLOCK)[-1]
-            terms["feat"] = self.lambda_feat * F.l1_loss(mapped, target)
+            terms["feat"] = self.lambda_feat * self.structure_distance(content, fake)
         return terms
+
+    def structure_distance(self, content: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Mean squared distance of channel-normalised feature maps, averaged over the maps."""
+        to_net = self.features.from_signed_unit
+        with torch.no_grad():
+            targets = self.features.feature_maps(to_net(content), stop=FEATURE_BLOCK)
+        maps = self.features.feature_maps(to_net(fake), stop=FEATURE_BLOCK)
+        return sum(
+            (F.normalize(m.float(), dim=1) - F.normalize(t.float(), dim=1)).pow(2).sum(1).mean()
+            for m, t in zip(maps, targets, strict=True)
+        ) / len(maps)
 
     def colour_distance(
         self, content: torch.Tensor, fake: torch.Tensor, shrink: int = 1
