@@ -1,4 +1,4 @@
-"""The demo job end to end, on a short budget (the full `make demo` trains 600 steps)."""
+"""The demo job end to end, on a short budget (the full `make demo` trains 1000 steps)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         )
     saved = json.loads((out / "demo.json").read_text())
     assert 0 < saved["identity"]["ssim"] < 1
+    # the style table: the untouched photos close no gap, the truth every gap
+    assert saved["identity_style"]["ssim_gap_closed"] == 0
+    assert saved["truth_style"]["ssim_gap_closed"] == 1
+    assert saved["truth_style"]["fd_gap_closed"] == pytest.approx(1)
+    assert saved["truth_style"]["probe_share"] > saved["identity_style"]["probe_share"]
+    assert 0 <= saved["style"]["probe_share"] <= 1
+    assert "probe share" in html and (out / "grid.jpg").exists()
     with pytest.raises(StyleforgeError, match="--overwrite"):
         run_demo(out, minutes=0.1)
     other = tmp_path / "mine"

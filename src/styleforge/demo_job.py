@@ -1,7 +1,9 @@
-"""`styleforge demo`: build the demo task, train `lite`, stylize and score held-out photos.
+"""`styleforge demo`: build the demo task, train `lite` with the default recipe, stylize and
+score held-out photos.
 
-It prints SSIM and PSNR of the stylized test photos against their procedural ground truth next to
-the identity baseline (the untouched input against the same truth), and writes `report.html`.
+It prints how much style the outputs carry (the style probe's share) and how much closer to the
+procedural ground truth they are (SSIM gap closed), beside the identity baseline (the untouched
+input) and the truth itself, and writes `report.html` with the grid.
 """
 
 from __future__ import annotations
@@ -14,22 +16,44 @@ from pathlib import Path
 
 from styleforge.config import TrainConfig, apply_preset
 from styleforge.data.demo import DEMO_SIZE, build_demo_data
+from styleforge.data.images import iter_image_files, load_rgb
 from styleforge.errors import StyleforgeError
+from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.paired import score_paired
 from styleforge.evaluation.report import Report
+from styleforge.evaluation.style_task import StyleScores, StyleTask, TaskScorer
 from styleforge.inference.stylizer import Stylizer
 from styleforge.training.monitor import LOSS_PLOT_NAME
 from styleforge.training.trainer import Trainer
 
 log = logging.getLogger(__name__)
 MARKER = "demo.json"
-# The recipe's SSIM peaks after about this many steps and then slowly falls as the GAN starts
-# adding ink of its own (measured: docs/quality.md), so the demo trains a fixed number of steps,
-# which also makes it reproducible across machines; the time cap keeps `make demo` within its
-# 15 minutes on a slow machine (the learning-rate decay then follows the clock).
-DEMO_STEPS = 600
-DEMO_MINUTES = 12.0
+GRID_NAME = "grid.jpg"
+STYLE_COLUMNS = (
+    "",
+    "probe share",
+    "FD-ENL0",
+    "FD gap closed",
+    "SSIM",
+    "SSIM gap closed",
+    "content",
+)
+
+
+def style_row(name: str, s: StyleScores) -> list[str]:
+    """One line of the demo's style table."""
+    return [
+        name, f"{s.probe_share:.2f}", f"{s.fd_enl0:.1f}", f"{s.fd_gap_closed:.2f}",
+        f"{s.ssim:.4f}", f"{s.ssim_gap_closed:.3f}", f"{s.content_ssim:.3f}",
+    ]  # fmt: skip
+
+
+# A fixed number of steps makes the demo reproducible across machines; the time cap keeps its
+# training within 10 minutes on a slow 2-core machine (the learning-rate decay then follows the
+# clock).
+DEMO_STEPS = 1000
+DEMO_MINUTES = 10.0
 
 
 @dataclass
@@ -39,11 +63,14 @@ class DemoResult:
     train_seconds: float
     stylized: PairedScores
     identity: PairedScores
+    style: StyleScores  # the model's outputs
+    identity_style: StyleScores  # the untouched photos
+    truth_style: StyleScores  # the ground truth
     report: str
 
 
 def demo_config(data_root: Path, steps: int, minutes: float, preset: str, seed: int) -> TrainConfig:
-    """The demo's training recipe: images at their native demo scale, 128-pixel crops."""
+    """The default recipe, with images at the demo's native scale and 128-pixel crops."""
     config = TrainConfig(seed=seed, steps=steps, time_budget=minutes)
     apply_preset(config.model, preset)
     config.data.content = str(data_root / "content")
@@ -52,19 +79,6 @@ def demo_config(data_root: Path, steps: int, minutes: float, preset: str, seed: 
     config.data.crop_size = 128
     config.sample_every = 100
     config.save_every = 200
-    # the recipe measured best on this task within minutes on a 2-core CPU (docs/quality.md):
-    # start from the identity map; let the discriminator judge luminance only (texture and ink,
-    # not the palettes of the two photo sets, which taught colour fringes); anchor chroma on
-    # 8-pixel blocks and luminance on 32-pixel ones; decay the lr over the second half; and skip
-    # the diversity term (the demo scores a single output per photo)
-    config.model.skip = True
-    config.model.disc_input = "luma"
-    config.optim.lambda_color = 40.0
-    config.optim.color_anchor = "absolute"
-    config.optim.color_pool = 8
-    config.optim.luma_pool = 32
-    config.optim.decay_start = 0.5
-    config.optim.lambda_ds = 0.0
     return config
 
 
@@ -101,7 +115,20 @@ def run_demo(
     scores = score_paired(
         Stylizer.load(trained.model_path), data.test, data.truth, out / "test_stylized"
     )
+    task = StyleTask("demo", data.content, data.style, data.test, data.truth)
+    scorer = TaskScorer(task, EfficientNetLite0("cpu"))
+    references = scorer.references()
+    outputs = {p.stem: load_rgb(p) for p in iter_image_files(out / "test_stylized")}
+    style = scorer.score(outputs)
     report = Report("styleforge demo: photo -> cartoon")
+    report.add_table(
+        "style and content (style probe: share of outputs taken for the style; gaps closed: "
+        "identity 0, truth 1; content: luminance SSIM to the input)",
+        list(STYLE_COLUMNS),
+        [style_row(name, s) for name, s in [*references.items(), ("model", style)]],
+    )
+    scorer.grid({"model": outputs}, out / GRID_NAME)
+    report.figures.append(("input | truth | model", out / GRID_NAME))
     scores.add_to(report)
     report.notes.append(
         f"{preset} preset, {trained.steps} steps in {trained.seconds / 60:.1f} min of training."
@@ -115,6 +142,9 @@ def run_demo(
         trained.seconds,
         scores.mean,
         scores.identity_mean,
+        style,
+        references["identity"],
+        references["truth"],
         str(report_path),
     )
     (out / MARKER).write_text(json.dumps(asdict(result), indent=2))
