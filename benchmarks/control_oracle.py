@@ -6,7 +6,7 @@ Reads the data folder a `styleforge bench --quality --out DIR` run wrote (DIR/da
 the same operators the generator's `--detail-radius` and `--ink` controls use, with one global
 setting per row, to the held-out test photos, and prints their SSIM to each style's truth
 beside the identity's. It says which way each style wants texture and outlines to move
-(docs/quality.md, eighth round), not what a trained model reaches.
+(docs/research-log.md, eighth round), not what a trained model reaches.
 """
 
 from __future__ import annotations

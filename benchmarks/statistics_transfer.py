@@ -6,7 +6,7 @@ Reads the data folder a `styleforge bench --quality --out DIR` run wrote (DIR/da
 transfer on each style's unpaired folders exactly as training does (`--stats-transfer`), and
 prints the SSIM (PSNR) of the held-out test photos to each style's truth for the identity, each
 curve alone, both (what the generator starts from), and the colour curves at full strength. It
-measures the start, not what a trained model reaches (docs/quality.md, tenth round).
+measures the start, not what a trained model reaches (docs/research-log.md, tenth round).
 """
 
 from __future__ import annotations

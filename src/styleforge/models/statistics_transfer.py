@@ -3,7 +3,7 @@ which the generator starts from instead of the untouched input.
 
 Two unpaired folders differ by their style and by their scenes. A discriminator trained on a
 few dozen images learns both at once, and in the few hundred steps a CPU gives in ten minutes
-the generator barely moves (docs/quality.md). Statistics pooled over every pixel of every
+the generator barely moves (docs/research-log.md). Statistics pooled over every pixel of every
 image are much less tied to the scenes, and two of them carry a large part of most looks:
 
 - **texture**: a gain on the input's fine texture (what a guided filter removes, so edges stay
@@ -13,7 +13,7 @@ image are much less tied to the scenes, and two of them carry a large part of mo
 - **colour**: one curve per RGB channel through five quantiles of the photos' values mapped onto
   the style images', luminance restored afterwards (tone stays with the texture map and the
   generator), applied at half strength: the folders' palettes differ by scene as well as by
-  style, and half the pooled difference is the safer guess (measured in docs/quality.md).
+  style, and half the pooled difference is the safer guess (measured in docs/research-log.md).
 
 The maps' knots are fitted once before training (`styleforge.training.statistics_fit`): the
 photos' quantiles are buffers of this module, each style's offsets from them ride at the end of

@@ -6,7 +6,7 @@ the images of one style in the batch, are pulled towards a running average (over
 of that style's real images: the style set's typical statistics, not one batch's. A GAN
 discriminator needs hundreds of steps before its gradient says "smoother" or "paler"; this term
 says it from the first step. Measured on the quality benchmark it moved outputs towards the
-style sets but drew the wrong texture (docs/quality.md), so it is off by default.
+style sets but drew the wrong texture (docs/research-log.md), so it is off by default.
 """
 
 from __future__ import annotations
