@@ -32,7 +32,11 @@ def add_bench(sub: Any) -> None:
         default="fp32,bf16,onnx",
         help="comma-separated: fp32, bf16, onnx, compile (torch.compile fp32; slow to build)",
     )
-    p.add_argument("--content-losses", default="nce,cycle", help="--train: content losses")
+    p.add_argument(
+        "--content-losses",
+        default="none,nce,cycle",
+        help="--train: content losses (none: the default recipe; default none,nce,cycle)",
+    )
     p.add_argument("--crop-size", type=int, default=128, help="--train: crop side (default 128)")
     p.add_argument("--batch-size", type=int, default=4, help="--train: batch size (default 4)")
     p.add_argument("--repeats", type=int, default=10, help="timed runs per case (at most)")
