@@ -89,13 +89,13 @@ class TaskScorer:
         styles = [load_rgb(p) for p in iter_image_files(task.style)]
         fit = [img for i, img in enumerate(styles) if i % HELD_OUT != HELD_OUT - 1]
         held = [img for i, img in enumerate(styles) if i % HELD_OUT == HELD_OUT - 1]
-        fit_features = crop_features(net, fit)
-        held_features = crop_features(net, held + list(self.truths.values()))
-        self.style_features = np.concatenate([fit_features, crop_features(net, held)])
+        fit_features, held_features = crop_features(net, fit), crop_features(net, held)
+        self.style_features = np.concatenate([fit_features, held_features])
+        unseen = np.concatenate([held_features, crop_features(net, list(self.truths.values()))])
         photos = [load_rgb(p) for p in iter_image_files(task.content)]
         self.probe = StyleProbe(crop_features(net, photos), fit_features)
         input_features = crop_features(net, list(self.inputs.values()))
-        self.probe_accuracy = self.probe.accuracy(input_features, held_features)
+        self.probe_accuracy = self.probe.accuracy(input_features, unseen)
         self.identity_fd = frechet_distance(input_features, self.style_features)
         self.identity = self.paired(self.inputs)
         self.truth_fd = self.truth_content = None
