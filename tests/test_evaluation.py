@@ -252,3 +252,12 @@ def test_report_renders_in_headless_chromium_without_console_errors(evaluated: P
     assert problems == []
     assert images >= 2 * 4 and broken == 0
     assert Image.open(evaluated / "report.png").size[1] > 300
+
+
+def test_loading_the_feature_network_leaves_the_seeded_rng_alone() -> None:
+    """A seeded run's networks must not depend on whether this process loaded it before."""
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    EfficientNetLite0()
+    assert torch.equal(torch.rand(4), expected)

