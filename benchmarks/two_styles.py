@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def main() -> int:
     parser.add_argument("--styles", default="cartoon,pencil")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--options", default="", help="more train options, in quotes")
     parser.add_argument(
         "--debian-cache", type=Path, default=Path.home() / ".cache/styleforge/debian"
     )
@@ -64,6 +66,7 @@ def main() -> int:
         sys.executable, "-m", "styleforge", "train", "--content", str(tasks[0].content),
         "--style", str(root), "--out", str(run), "--overwrite", "--time-budget",
         str(args.minutes), "--steps", "1000000", "--threads", str(args.threads), *DATA_OPTIONS,
+        *shlex.split(args.options),
     ]  # fmt: skip
     subprocess.run(cmd, check=True)
 
@@ -72,7 +75,7 @@ def main() -> int:
     scorers = {t.name: TaskScorer(t, net) for t in tasks}
     inputs = scorers[names[0]].inputs
     outputs = {s: {n: stylizer(img, style=s, seed=0) for n, img in inputs.items()} for s in names}
-    result: dict[str, object] = {"styles": names, "minutes": args.minutes}
+    result: dict[str, object] = {"styles": names, "minutes": args.minutes, "options": args.options}
     for style in names:
         other = names[1 - names.index(style)]
         feats = crop_features(net, list(outputs[style].values()))

@@ -546,8 +546,9 @@ class Trainer:
         ds_weight = opt.lambda_ds * (1.0 - self.progress_fraction())
         if ds_weight > 0:
             other = self.draw_codes(labels, style, use_ref, gen)
-            fake2 = w.gen(content, other)
-            terms["ds"] = -ds_weight * (fake - fake2.detach()).abs().mean()
+            with torch.no_grad():  # the second variant is a fixed target (StarGAN v2 detaches)
+                fake2 = w.gen(content, other)
+            terms["ds"] = -ds_weight * (fake - fake2).abs().mean()
         if self.style_stats is not None:
             terms["stats"] = self.style_stats(fake, style, labels)
         if opt.lambda_patch > 0:
