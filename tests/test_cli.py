@@ -86,6 +86,11 @@ def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys: pytest.Captur
             ["train", "--content", ".", "--style", ".", "--out", "X", "--no-skip", "--ink"],
             "--ink transforms the input: it needs --skip",
         ),
+        (
+            ["train", "--content", ".", "--style", ".", "--out", "X", "--no-skip"]
+            + ["--detail-radius", "4"],
+            "--detail-radius transforms the input: it needs --skip (or --detail-radius 0)",
+        ),
         (["train", "--resume", "/no/such/run"], "nothing to resume"),
         (["data", "check", "/no/such/dir"], "does not exist"),
     ],
@@ -102,6 +107,21 @@ def test_user_errors_are_one_line_exit_1(tmp_path: Path, argv: list[str], needle
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
+
+
+def test_no_skip_turns_the_default_texture_gain_off(tmp_path: Path, photo_dirs) -> None:
+    """The default texture gain transforms the input, so `--no-skip` alone (CycleGAN's plain
+    output) turns it off rather than failing; `--detail-radius` given with it still fails."""
+    from conftest import TINY_CLI
+    from styleforge.config import TrainConfig
+
+    content, style = photo_dirs
+    run = tmp_path / "run"
+    argv = ["train", "--content", str(content), "--style", str(style), "--out", str(run)]
+    assert main([*argv, "--no-skip", "--steps", "1", *TINY_CLI]) == 0
+    saved = TrainConfig.load_yaml(run / "config.yaml").model
+    assert (saved.skip, saved.detail_radius) == (False, 0)
+    assert TrainConfig().model.detail_radius > 0
 
 
 def test_data_check_names_bad_files(tmp_path: Path) -> None:

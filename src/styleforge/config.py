@@ -54,8 +54,9 @@ class ModelConfig:
     local_affine: int = 0  # cell side (pixels) of per-region affine colour transforms; 0: off
     # (rounded to whole bottleneck pixels: at least size_multiple)
     affine_bins: int = 1  # brightness bands of those transforms per cell (a bilateral grid)
-    detail_radius: int = 0  # guided-filter radius (pixels) splitting texture from base for a
-    # per-region texture gain on the local_affine grid (16 px cells without it); 0: off
+    detail_radius: int = 4  # guided-filter radius (pixels) splitting texture from base for a
+    # per-region texture gain on the local_affine grid (16 px cells without it); 0: off. With the
+    # feature discriminator it flattens what a cartoon or a painting flattens (research log)
     ink: bool = False  # per-region dark lines along the input's edges (same grid)
     stats_transfer: bool = True  # start from each style's texture-gain and chroma curves,
     # fitted on the training folders (models/statistics_transfer.py), not the untouched input
@@ -171,7 +172,7 @@ class OptimConfig:
 # What a saved config meant before these keys existed (their defaults have changed since):
 # a model or run saved then goes on as it was trained.
 BEFORE_KEY_EXISTED = {
-    "model": {"disc_input": "rgb", "stats_transfer": False},
+    "model": {"disc_input": "rgb", "stats_transfer": False, "detail_radius": 0},
     "optim": {"luma_pool": 0, "color_anchor": "absolute"},
 }
 
@@ -302,13 +303,13 @@ class TrainConfig:
         _positive("--affine-bins", m.affine_bins)
         if m.detail_radius < 0:
             raise StyleforgeError(f"--detail-radius must be >= 0 (0: off), got {m.detail_radius}")
-        for flag, value in (
-            ("--local-affine", m.local_affine),
-            ("--detail-radius", m.detail_radius),
-            ("--ink", m.ink),
+        for flag, value, off in (
+            ("--local-affine", m.local_affine, "--local-affine 0"),
+            ("--detail-radius", m.detail_radius, "--detail-radius 0"),
+            ("--ink", m.ink, "--no-ink"),
         ):
             if value and not m.skip:
-                raise StyleforgeError(f"{flag} transforms the input: it needs --skip")
+                raise StyleforgeError(f"{flag} transforms the input: it needs --skip (or {off})")
         if d.crop_size % m.size_multiple:
             raise StyleforgeError(
                 f"--crop-size must be a multiple of {m.size_multiple}, got {d.crop_size}"
