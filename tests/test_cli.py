@@ -86,11 +86,6 @@ def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys: pytest.Captur
             ["train", "--content", ".", "--style", ".", "--out", "X", "--no-skip", "--ink"],
             "--ink transforms the input: it needs --skip",
         ),
-        (
-            ["train", "--content", ".", "--style", ".", "--out", "X", "--no-skip"]
-            + ["--detail-radius", "4"],
-            "--detail-radius transforms the input: it needs --skip (or --detail-radius 0)",
-        ),
         (["train", "--resume", "/no/such/run"], "nothing to resume"),
         (["data", "check", "/no/such/dir"], "does not exist"),
     ],
@@ -110,8 +105,8 @@ def test_user_errors_are_one_line_exit_1(tmp_path: Path, argv: list[str], needle
 
 
 def test_no_skip_turns_the_default_texture_gain_off(tmp_path: Path, photo_dirs) -> None:
-    """The default texture gain transforms the input, so `--no-skip` alone (CycleGAN's plain
-    output) turns it off rather than failing; `--detail-radius` given with it still fails."""
+    """The default texture gain scales the input's texture, so `--no-skip` (CycleGAN's plain
+    output) turns it off, and the saved config says so."""
     from conftest import TINY_CLI
     from styleforge.config import TrainConfig
 

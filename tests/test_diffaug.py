@@ -49,7 +49,7 @@ def test_policy_without_colour_keeps_every_pixel_value() -> None:
 
 
 def test_colour_only_policy_does_not_move_or_cut() -> None:
-    x = torch.rand(2, 3, 24, 24) * 0.5 + 0.25
+    x = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
     out = diff_augment(
         x,
         torch.Generator().manual_seed(2),
@@ -58,8 +58,11 @@ def test_colour_only_policy_does_not_move_or_cut() -> None:
     assert (out != 0).all()
     # a colour change is one affine map per image and channel mix: the ranks of the grey
     # values within an image stay put, which a translation would not keep
+    # (up to float rounding between near-equal values)
     grey_in, grey_out = x.mean(1).flatten(1), out.mean(1).flatten(1)
-    assert torch.equal(grey_in.argsort(1), grey_out.argsort(1))
+    in_order = grey_out.gather(1, grey_in.argsort(1))
+    steps = in_order[:, 1:] - in_order[:, :-1]
+    assert (steps >= -1e-6).all()
 
 
 def test_bad_policy_is_refused() -> None:

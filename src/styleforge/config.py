@@ -55,8 +55,9 @@ class ModelConfig:
     # (rounded to whole bottleneck pixels: at least size_multiple)
     affine_bins: int = 1  # brightness bands of those transforms per cell (a bilateral grid)
     detail_radius: int = 4  # guided-filter radius (pixels) splitting texture from base for a
-    # per-region texture gain on the local_affine grid (16 px cells without it); 0: off. With the
-    # feature discriminator it flattens what a cartoon or a painting flattens (research log)
+    # per-region texture gain on the local_affine grid (16 px cells without it); 0: off, and off
+    # without skip (it scales the input's texture). With the feature discriminator it flattens
+    # what a cartoon or a painting flattens (research log)
     ink: bool = False  # per-region dark lines along the input's edges (same grid)
     stats_transfer: bool = True  # start from each style's texture-gain and chroma curves,
     # fitted on the training folders (models/statistics_transfer.py), not the untouched input
@@ -305,7 +306,6 @@ class TrainConfig:
             raise StyleforgeError(f"--detail-radius must be >= 0 (0: off), got {m.detail_radius}")
         for flag, value, off in (
             ("--local-affine", m.local_affine, "--local-affine 0"),
-            ("--detail-radius", m.detail_radius, "--detail-radius 0"),
             ("--ink", m.ink, "--no-ink"),
         ):
             if value and not m.skip:

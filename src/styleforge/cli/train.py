@@ -261,8 +261,8 @@ def add_train(sub: Any) -> None:
         metavar="PIXELS",
         help="generator also learns a texture gain per region: what an edge-preserving filter "
         "of this radius removes from the input is kept, flattened or sharpened, outlines stay "
-        "(on the --local-affine grid, 16-pixel regions without it; needs --skip; default 4; "
-        "0: off)",
+        "(on the --local-affine grid, 16-pixel regions without it; default 4; 0: off; off "
+        "with --no-skip)",
     )
     net.add_argument(
         "--ink",
@@ -432,7 +432,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             if value is not None:
                 setattr(getattr(config, section) if section else config, name, value)
         if args.skip is False and args.detail_radius is None:
-            config.model.detail_radius = 0  # the default texture gain needs --skip
+            config.model.detail_radius = 0  # the saved config says what the model holds
         config.validate()
         if is_main_process():  # under torchrun, rank 0 alone writes files
             out.mkdir(parents=True, exist_ok=True)

@@ -192,7 +192,9 @@ class Generator(nn.Module):
         # the regional controls share one grid: --local-affine's cells, 16 pixels without it;
         # cell is in bottleneck pixels, applied in this order
         self.cell = max(1, round((cfg.local_affine or DETAIL_CELL) / cfg.size_multiple))
-        self.detail = DetailGain(chans[-1], cfg.detail_radius) if cfg.detail_radius else None
+        # the texture gain scales the input's texture: without the identity start, nothing to scale
+        detail = cfg.detail_radius and cfg.skip
+        self.detail = DetailGain(chans[-1], cfg.detail_radius) if detail else None
         self.local_affine = LocalAffine(chans[-1], cfg.affine_bins) if cfg.local_affine else None
         self.ink = InkLines(chans[-1]) if cfg.ink else None
         if self.skip:  # start as the identity map: the head adds nothing at first
