@@ -10,8 +10,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from styleforge.config import ModelConfig, apply_preset
 from styleforge.evaluation.features import frozen_features
 from styleforge.models.discriminator import PatchDiscriminator
-from styleforge.models.filters import guided_base
-from styleforge.models.generator import edge_lines
+from styleforge.models.filters import box_mean, guided_base
+from styleforge.models.generator import Generator, edge_lines
 from styleforge.models.stylenet import StyleNet
 
 
@@ -249,3 +249,22 @@ def test_coarse_discriminator_scales_see_tone_not_fine_texture() -> None:
     assert torch.allclose(a[:, 1:], b[:, 1:], atol=1e-5)
     assert not torch.allclose(a[:, 2], disc(x + 0.3, labels)[:, 2], atol=1e-3)  # tone counts
     assert {k.split(".")[0] for k in disc.state_dict()} == {"net", "coarse"}
+
+
+def test_box_mean_from_running_sums_is_the_average_pool() -> None:
+    """The running-sum box mean equals the border-aware average pool it replaced, on a real
+    photo; a box wider than the image gives every pixel the whole image's mean."""
+    photo = torch.from_numpy(skimage.data.astronaut()[::8, ::6].copy()).permute(2, 0, 1)
+    x = photo[None].float() / 127.5 - 1  # (1, 3, 64, 86)
+    for radius in (1, 4, 9):
+        pool = torch.nn.functional.avg_pool2d(x, 2 * radius + 1, 1, radius, count_include_pad=False)
+        assert torch.allclose(box_mean(x, radius), pool, atol=1e-5)
+    whole = x.mean(dim=(2, 3), keepdim=True).expand_as(x)
+    assert torch.allclose(box_mean(x, 100), whole, atol=1e-5)
+
+
+def test_no_texture_gain_without_the_identity_start() -> None:
+    """The texture gain scales the input's texture, which a plain (no --skip) output does not
+    keep: the generator builds none, so no parameter sits unused (DDP would refuse it)."""
+    assert Generator(ModelConfig(skip=True)).detail is not None
+    assert Generator(ModelConfig(skip=False)).detail is None
