@@ -431,8 +431,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             value = getattr(args, dest)
             if value is not None:
                 setattr(getattr(config, section) if section else config, name, value)
-        if args.skip is False and args.detail_radius is None:
-            config.model.detail_radius = 0  # the saved config says what the model holds
         config.validate()
         if is_main_process():  # under torchrun, rank 0 alone writes files
             out.mkdir(parents=True, exist_ok=True)
