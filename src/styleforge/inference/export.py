@@ -24,12 +24,11 @@ from torch import nn
 
 from styleforge.atomic import atomic_write_bytes
 from styleforge.errors import StyleforgeError
+from styleforge.inference.onnx_backend import CODES_KEY, CONFIG_KEY
 from styleforge.inference.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 
-CONFIG_KEY = "styleforge.config"
-CODES_KEY = "styleforge.codes"
 OPSET = 18
 EXAMPLE_SIDE = 16  # times the size multiple: big enough that no size is specialised away
 

@@ -17,8 +17,11 @@ from PIL import Image
 from styleforge.config import TrainConfig
 from styleforge.device import available_cores
 from styleforge.errors import ModelFileError, StyleforgeError
-from styleforge.inference.export import CODES_KEY, CONFIG_KEY
-from styleforge.inference.stylizer import BaseStylizer, pad_to_multiple
+from styleforge.inference.backend import BaseStylizer, pad_to_multiple
+
+# metadata keys of an exported file: the config that rebuilds the model, baked style codes
+CONFIG_KEY = "styleforge.config"
+CODES_KEY = "styleforge.codes"
 
 
 class OnnxStylizer(BaseStylizer):
