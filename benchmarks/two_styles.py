@@ -27,9 +27,9 @@ import numpy as np
 
 from styleforge.bench.quality_data import build_tasks
 from styleforge.data.images import iter_image_files, load_rgb
-from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.style_task import TaskScorer, crop_features
 from styleforge.inference.stylizer import Stylizer
+from styleforge.models.pretrained import EfficientNetLite0
 
 DATA_OPTIONS = ["--load-size", "256", "--crop-size", "128"]
 

@@ -109,8 +109,8 @@ def test_cli_variants_grid_and_bad_mix(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    from styleforge.modelfile import save_model
     from styleforge.models.stylenet import StyleNet
-    from styleforge.training.checkpoint import save_model
 
     config = tiny_config()
     config.model.styles = ["a", "b"]

@@ -22,10 +22,10 @@ from styleforge.evaluation.distances import (
     kernel_distance,
     small_set_warning,
 )
-from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.inception import FIDInceptionV3, InceptionFeatures
 from styleforge.evaluation.metrics import mse, psnr, ssim
 from styleforge.evaluation.unpaired import content_ssim
+from styleforge.models.pretrained import EfficientNetLite0
 from styleforge.training.trainer import Trainer
 
 

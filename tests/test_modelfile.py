@@ -15,8 +15,8 @@ from safetensors.torch import save_file
 from conftest import tiny_config
 from styleforge.errors import ModelFileError
 from styleforge.inference.stylizer import Stylizer
+from styleforge.modelfile import load_model_file, save_model
 from styleforge.models.stylenet import StyleNet
-from styleforge.training.checkpoint import load_model_file, save_model
 
 
 @pytest.fixture

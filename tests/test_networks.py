@@ -8,10 +8,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from styleforge.config import ModelConfig, apply_preset
-from styleforge.evaluation.features import frozen_features
 from styleforge.models.discriminator import PatchDiscriminator
 from styleforge.models.filters import box_mean, guided_base
 from styleforge.models.generator import Generator, edge_lines
+from styleforge.models.pretrained import frozen_features
 from styleforge.models.stylenet import StyleNet
 
 

@@ -16,7 +16,7 @@ from styleforge.data.augment import pil_to_unit
 from styleforge.inference.export import export_onnx
 from styleforge.inference.onnx_backend import OnnxStylizer
 from styleforge.inference.stylizer import Stylizer, open_stylizer
-from styleforge.training.checkpoint import save_model
+from styleforge.modelfile import save_model
 
 TOLERANCE = 1e-3
 

@@ -26,8 +26,8 @@ from styleforge.cli import main
 from styleforge.errors import StyleforgeError
 from styleforge.inference.stylizer import Stylizer
 from styleforge.modelfile import STATE_FORMAT, read_file
+from styleforge.run_folder import MODEL_NAME, STATE_NAME
 from styleforge.training import trainer as trainer_module
-from styleforge.training.checkpoint import MODEL_NAME, STATE_NAME
 from styleforge.training.trainer import Trainer, resume_trainer
 
 

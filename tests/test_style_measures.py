@@ -10,9 +10,9 @@ from PIL import Image
 from styleforge.data.demo import photo
 from styleforge.data.procedural import pencil
 from styleforge.errors import StyleforgeError
-from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.style_measures import StyleProbe, gap_closed, relative_drop
 from styleforge.evaluation.style_task import crop_features
+from styleforge.models.pretrained import EfficientNetLite0
 
 FIT_PHOTOS = ["astronaut", "rocket", "motorcycle_left"]
 FIT_STYLE = ["china", "flower", "grace_hopper"]  # sketched: other scenes than the photos'

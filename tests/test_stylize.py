@@ -12,9 +12,10 @@ import torch
 from PIL import Image
 
 from conftest import real_photo, tiny_config
-from styleforge.inference.stylizer import Stylizer, pad_to_multiple
+from styleforge.inference.backend import pad_to_multiple
+from styleforge.inference.stylizer import Stylizer
+from styleforge.modelfile import save_model
 from styleforge.models.stylenet import StyleNet
-from styleforge.training.checkpoint import save_model
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def test_stabilize_reduces_frame_to_frame_change(tmp_path: Path, stylizer: Styli
 
 def test_cli_stylizes_a_video(tmp_path: Path, stylizer: Stylizer) -> None:
     from styleforge.cli import main
-    from styleforge.training.checkpoint import save_model
+    from styleforge.modelfile import save_model
 
     model = tmp_path / "model.safetensors"
     save_model(model, stylizer.net, stylizer.config, {"step": 0})

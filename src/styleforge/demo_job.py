@@ -18,13 +18,13 @@ from styleforge.config import TrainConfig, apply_preset
 from styleforge.data.demo import DEMO_SIZE, build_demo_data
 from styleforge.data.images import iter_image_files, load_rgb
 from styleforge.errors import StyleforgeError
-from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.paired import score_paired
 from styleforge.evaluation.report import Report
 from styleforge.evaluation.style_task import StyleScores, StyleTask, TaskScorer
 from styleforge.inference.stylizer import Stylizer
-from styleforge.training.monitor import LOSS_PLOT_NAME
+from styleforge.models.pretrained import EfficientNetLite0
+from styleforge.run_folder import LOSS_PLOT_NAME
 from styleforge.training.trainer import Trainer
 
 log = logging.getLogger(__name__)

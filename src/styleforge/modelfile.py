@@ -19,7 +19,8 @@ from safetensors.torch import load as load_tensors_from_bytes
 from safetensors.torch import save as save_tensors_to_bytes
 
 from styleforge.atomic import atomic_write_bytes
-from styleforge.errors import ModelFileError
+from styleforge.config import TrainConfig
+from styleforge.errors import ModelFileError, StyleforgeError
 
 MODEL_FORMAT = "styleforge-model"
 STATE_FORMAT = "styleforge-train-state"
@@ -128,3 +129,33 @@ def _check_header(path: Path, data: bytes, size: int | None = None) -> dict[str,
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         raise ModelFileError(f"{not_ours} (metadata is not a mapping of strings)")
     return meta
+
+
+def save_model(
+    path: Path, net: torch.nn.Module, config: TrainConfig, extra: dict[str, Any]
+) -> None:
+    """Write the shipped network with the config that rebuilds it."""
+    meta = {"config": config.to_dict(), **extra}
+    write_file(path, net.state_dict(), MODEL_FORMAT, meta)
+
+
+def load_model_file(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, dict[str, Any]]:
+    """Weights, config and extra metadata of a model file."""
+    tensors, meta = read_file(path, MODEL_FORMAT)
+    return tensors, config_from_metadata(meta, path), meta
+
+
+def read_model_config(path: Path) -> TrainConfig:
+    """A model file's config from its header alone (style names for listings, no weights)."""
+    return config_from_metadata(read_metadata(path, MODEL_FORMAT), path)
+
+
+def config_from_metadata(meta: dict[str, Any], path: Path) -> TrainConfig:
+    """The TrainConfig in a file's metadata; ModelFileError naming `path` if unreadable."""
+    raw = meta.get("config")
+    if not isinstance(raw, dict):
+        raise ModelFileError(f"{path} has no styleforge config in its metadata")
+    try:
+        return TrainConfig.from_saved(raw)
+    except (StyleforgeError, TypeError) as exc:
+        raise ModelFileError(f"{path} has a config this styleforge cannot read: {exc}") from None

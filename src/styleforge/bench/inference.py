@@ -23,8 +23,9 @@ from styleforge.bench.timing import time_call
 from styleforge.config import ModelConfig, TrainConfig, apply_preset
 from styleforge.data.augment import pil_to_unit
 from styleforge.errors import StyleforgeError
+from styleforge.inference.backend import BaseStylizer
 from styleforge.inference.fastpath import cpu_has_bf16
-from styleforge.inference.stylizer import BaseStylizer, Stylizer
+from styleforge.inference.stylizer import Stylizer
 from styleforge.models.stylenet import StyleNet
 
 log = logging.getLogger(__name__)

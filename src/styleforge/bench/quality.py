@@ -22,11 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from styleforge.errors import StyleforgeError
-from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.style_measures import TRUSTED_PROBE
 from styleforge.evaluation.style_task import StyleScores, StyleTask, TaskScorer
-from styleforge.modelfile import read_metadata
-from styleforge.training.checkpoint import MODEL_FORMAT
+from styleforge.modelfile import MODEL_FORMAT, read_metadata
+from styleforge.models.pretrained import EfficientNetLite0
 
 # the recipe under test and the CycleGAN-style reference it must beat
 # (CycleGAN's setup: its ResNet-9 generator, cycle loss, plain output, RGB pixel discriminator,

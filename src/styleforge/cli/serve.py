@@ -41,6 +41,10 @@ def add_serve(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from styleforge.extras import need
+
+    for module in ("fastapi", "uvicorn", "python_multipart"):  # the [serve] extra
+        need(module)
     from styleforge.device import set_threads
     from styleforge.server.app import serve
     from styleforge.server.limits import MB, Limits

@@ -112,6 +112,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     from PIL import Image as PILImage
 
     from styleforge.device import set_threads
+    from styleforge.extras import need
     from styleforge.inference.files import RunReport, check_overwrites, grid, plan_jobs, run_jobs
     from styleforge.inference.stylizer import open_stylizer
     from styleforge.inference.video import is_video, run_video_jobs
@@ -138,6 +139,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     jobs = [job for job in jobs if not is_video(job.source)]
     if videos and args.variants > 1:
         raise StyleforgeError("--variants is for images; give videos one style code")
+    if videos:
+        need("av")  # the [video] extra: say so before any work
 
     def render_frame(rgb):
         return np.asarray(stylizer.stylize_pil([PILImage.fromarray(rgb)], code)[0])

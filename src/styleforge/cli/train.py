@@ -405,7 +405,7 @@ def add_train(sub: Any) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from styleforge.config import TrainConfig, apply_preset
-    from styleforge.training.checkpoint import MODEL_NAME, STATE_NAME
+    from styleforge.run_folder import MODEL_NAME, STATE_NAME
     from styleforge.training.distributed import is_main_process
     from styleforge.training.trainer import Trainer, resume_trainer
 

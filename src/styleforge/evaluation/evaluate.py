@@ -21,7 +21,6 @@ from styleforge.atomic import atomic_write_bytes
 from styleforge.data.images import iter_image_files, load_many, load_rgb, require_folder
 from styleforge.errors import StyleforgeError
 from styleforge.evaluation.distances import small_set_warning
-from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.plots import plot_metric_bars
 from styleforge.evaluation.report import ComparisonRow, Report
@@ -29,7 +28,8 @@ from styleforge.evaluation.style_measures import StyleProbe, gap_closed
 from styleforge.evaluation.unpaired import FeatureNetwork, content_ssim, distribution_scores
 from styleforge.inference.files import save_image
 from styleforge.inference.stylizer import Stylizer
-from styleforge.training.monitor import LOSS_PLOT_NAME
+from styleforge.models.pretrained import EfficientNetLite0
+from styleforge.run_folder import LOSS_PLOT_NAME
 
 log = logging.getLogger(__name__)
 IDENTITY = "input (identity)"

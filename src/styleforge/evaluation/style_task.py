@@ -18,12 +18,12 @@ from PIL import Image
 
 from styleforge.data.images import iter_image_files, load_rgb
 from styleforge.evaluation.distances import frechet_distance
-from styleforge.evaluation.features import EfficientNetLite0
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.style_measures import StyleProbe, gap_closed, relative_drop
 from styleforge.evaluation.unpaired import content_ssim
 from styleforge.inference.files import grid, save_image
 from styleforge.inference.stylizer import Stylizer
+from styleforge.models.pretrained import EfficientNetLite0
 
 HELD_OUT = 5  # every 5th style image is kept out of the style probe's fit, to test the probe
 GRID_CELL = (224, 160)  # width, height of one image in the grids

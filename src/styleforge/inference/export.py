@@ -24,12 +24,12 @@ from torch import nn
 
 from styleforge.atomic import atomic_write_bytes
 from styleforge.errors import StyleforgeError
+from styleforge.extras import need
+from styleforge.inference.onnx_backend import CODES_KEY, CONFIG_KEY
 from styleforge.inference.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 
-CONFIG_KEY = "styleforge.config"
-CODES_KEY = "styleforge.codes"
 OPSET = 18
 EXAMPLE_SIDE = 16  # times the size multiple: big enough that no size is specialised away
 
@@ -90,7 +90,8 @@ def export_onnx(
     noise_scale: float = 1.0,
 ) -> None:
     """Write `path` (atomically): fp32, opset 18, dynamic N/H/W; see the module notes."""
-    import onnx
+    onnx = need("onnx")
+    need("onnxscript")  # torch.onnx.export's exporter
 
     if seeds < 1:
         raise StyleforgeError("--seeds must be at least 1")

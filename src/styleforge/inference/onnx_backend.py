@@ -17,8 +17,12 @@ from PIL import Image
 from styleforge.config import TrainConfig
 from styleforge.device import available_cores
 from styleforge.errors import ModelFileError, StyleforgeError
-from styleforge.inference.export import CODES_KEY, CONFIG_KEY
-from styleforge.inference.stylizer import BaseStylizer, pad_to_multiple
+from styleforge.extras import need
+from styleforge.inference.backend import BaseStylizer, pad_to_multiple
+
+# metadata keys of an exported file: the config that rebuilds the model, baked style codes
+CONFIG_KEY = "styleforge.config"
+CODES_KEY = "styleforge.codes"
 
 
 class OnnxStylizer(BaseStylizer):
@@ -33,8 +37,7 @@ class OnnxStylizer(BaseStylizer):
     @classmethod
     def load(cls, path: str | os.PathLike, threads: int = 0) -> OnnxStylizer:
         """Open a `.onnx` file written by `styleforge export`; threads 0: one per core."""
-        import onnxruntime as ort
-
+        ort = need("onnxruntime")
         if not Path(path).is_file():
             raise StyleforgeError(f"model file {path} does not exist")
         options = ort.SessionOptions()

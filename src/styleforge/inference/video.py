@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from styleforge.errors import StyleforgeError
+from styleforge.extras import need
 from styleforge.inference.files import Job, RunReport
 from styleforge.inference.stabilize import ChangeMeter, FlowStabilizer
 
@@ -74,7 +75,7 @@ def stylize_video(
 
 
 def _open(path: str | os.PathLike, mode: str = "r"):
-    import av
+    av = need("av")
 
     try:
         return av.open(str(path), mode)
@@ -83,7 +84,7 @@ def _open(path: str | os.PathLike, mode: str = "r"):
 
 
 def _transcode(source: Path, target: Path, render: FrameRenderer, stabilize: bool) -> VideoResult:
-    import av
+    av = need("av")
 
     meter = ChangeMeter()
     stabilizer = FlowStabilizer() if stabilize else None
@@ -134,7 +135,7 @@ def run_video_jobs(
     jobs: list[Job], render: FrameRenderer, stabilize: bool, report: RunReport
 ) -> list[tuple[Job, VideoResult]]:
     """Stylize each video job; failures go to `report` (like images), results are returned."""
-    import av
+    av = need("av")
 
     results: list[tuple[Job, VideoResult]] = []
     for job in jobs:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from styleforge.evaluation.features import frozen_features
+from styleforge.models.pretrained import frozen_features
 
 FEATURE_STOP = 10  # blocks up to here: the stride-4, 8 and 16 maps (texture to regions)
 

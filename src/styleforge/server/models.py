@@ -20,7 +20,8 @@ from pathlib import Path
 
 from styleforge.errors import ModelFileError, StyleforgeError
 from styleforge.inference.stylizer import Stylizer
-from styleforge.training.checkpoint import MODEL_NAME, read_model_config
+from styleforge.modelfile import read_model_config
+from styleforge.run_folder import MODEL_NAME
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ class ContentAnchors:
         self.lambda_feat = optim.lambda_feat
         self.features = None
         if self.lambda_feat > 0:
-            from styleforge.evaluation.features import frozen_features
+            from styleforge.models.pretrained import frozen_features
 
             self.features = frozen_features(device)
 

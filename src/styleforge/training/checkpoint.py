@@ -1,4 +1,4 @@
-"""Checkpoints: the model file users ship, and the training state that resumes a run exactly.
+"""The training state that resumes a run exactly (the model file users ship: `modelfile`).
 
 A run folder holds `model.safetensors` (the EMA network and the full config) and
 `train_state.safetensors` (every network, both optimizers, the EMA copy, the step, the elapsed
@@ -16,39 +16,8 @@ import torch
 from torch import nn
 
 from styleforge.config import TrainConfig
-from styleforge.errors import ModelFileError, StyleforgeError
-from styleforge.modelfile import MODEL_FORMAT, STATE_FORMAT, read_file, read_metadata, write_file
-
-MODEL_NAME = "model.safetensors"
-STATE_NAME = "train_state.safetensors"
-
-
-def save_model(path: Path, net: nn.Module, config: TrainConfig, extra: dict[str, Any]) -> None:
-    """Write the shipped network with the config that rebuilds it."""
-    meta = {"config": config.to_dict(), **extra}
-    write_file(path, net.state_dict(), MODEL_FORMAT, meta)
-
-
-def load_model_file(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, dict[str, Any]]:
-    """Weights, config and extra metadata of a model file."""
-    tensors, meta = read_file(path, MODEL_FORMAT)
-    config = _config_from(meta, path)
-    return tensors, config, meta
-
-
-def read_model_config(path: Path) -> TrainConfig:
-    """A model file's config from its header alone (style names for listings, no weights)."""
-    return _config_from(read_metadata(path, MODEL_FORMAT), path)
-
-
-def _config_from(meta: dict[str, Any], path: Path) -> TrainConfig:
-    raw = meta.get("config")
-    if not isinstance(raw, dict):
-        raise ModelFileError(f"{path} has no styleforge config in its metadata")
-    try:
-        return TrainConfig.from_saved(raw)
-    except (StyleforgeError, TypeError) as exc:
-        raise ModelFileError(f"{path} has a config this styleforge cannot read: {exc}") from None
+from styleforge.errors import ModelFileError
+from styleforge.modelfile import STATE_FORMAT, config_from_metadata, read_file, write_file
 
 
 def save_state(
@@ -107,4 +76,4 @@ def load_state(
 def read_state_config(path: Path) -> TrainConfig:
     """The config a training state was written with (what `--resume` continues)."""
     _, meta = read_file(path, STATE_FORMAT)
-    return _config_from(meta, path)
+    return config_from_metadata(meta, path)

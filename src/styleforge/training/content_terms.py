@@ -8,17 +8,12 @@ are separate (`anchors.py`): they combine with any of these.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 
 from styleforge.config import OptimConfig
 from styleforge.losses import generator_loss
-from styleforge.training.networks import Networks, nce_layer_ids
-
-if TYPE_CHECKING:
-    from styleforge.training.trainer import Wrapped
+from styleforge.training.networks import Networks, Wrapped, nce_layer_ids
 
 
 class ContentTerms:

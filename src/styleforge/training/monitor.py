@@ -12,11 +12,9 @@ import torch
 
 from styleforge.atomic import atomic_write_bytes
 from styleforge.data.augment import unit_to_uint8
+from styleforge.run_folder import METRICS_NAME
 
 log = logging.getLogger(__name__)
-
-METRICS_NAME = "metrics.jsonl"
-LOSS_PLOT_NAME = "losses.png"
 
 
 class MetricsLog:

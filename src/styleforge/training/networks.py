@@ -69,3 +69,20 @@ def nce_layer_ids(total: int, layers: int) -> list[int]:
     """Which of the encoder's `total` feature maps PatchNCE compares: the first ones and the
     deepest, `layers` + 1 in all (or every one when there are fewer)."""
     return list(range(min(layers, total - 1))) + [total - 1]
+
+
+@dataclass
+class Wrapped:
+    """How the training step calls each network: through its own DDP when distributed, compiled
+    with `--compile`; the plain network (behind `distributed.Calls`) otherwise."""
+
+    gen: torch.nn.Module
+    mapping: torch.nn.Module
+    encoder: torch.nn.Module
+    disc: torch.nn.Module  # the discriminator step (parameters trained)
+    disc_fixed: torch.nn.Module  # generator steps (D frozen: no DDP, no gradient to reduce)
+    nce: torch.nn.Module | None = None
+    back_gen: torch.nn.Module | None = None
+    back_mapping: torch.nn.Module | None = None
+    disc_back: torch.nn.Module | None = None
+    disc_back_fixed: torch.nn.Module | None = None

@@ -31,7 +31,7 @@ class StyleStatistics:
     """L1 between feature statistics of outputs and real style images, per style in the batch."""
 
     def __init__(self, weight: float, device: torch.device):
-        from styleforge.evaluation.features import frozen_features
+        from styleforge.models.pretrained import frozen_features
 
         self.weight = weight
         self.features = frozen_features(device)

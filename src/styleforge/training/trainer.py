@@ -39,11 +39,13 @@ from styleforge.data.diffaug import diff_augment, diffaug_enabled
 from styleforge.device import set_threads
 from styleforge.errors import StyleforgeError
 from styleforge.losses import discriminator_loss, generator_loss, r1_penalty
+from styleforge.modelfile import save_model
+from styleforge.run_folder import LOSS_PLOT_NAME, MODEL_NAME, STATE_NAME
 from styleforge.training import checkpoint, distributed
 from styleforge.training.anchors import ContentAnchors
 from styleforge.training.content_terms import ContentTerms
-from styleforge.training.monitor import LOSS_PLOT_NAME, MetricsLog, plot_losses, save_grid
-from styleforge.training.networks import Networks
+from styleforge.training.monitor import MetricsLog, plot_losses, save_grid
+from styleforge.training.networks import Networks, Wrapped
 from styleforge.training.patch_distribution import patch_distribution_loss
 from styleforge.training.seeding import seed_step, step_seed
 from styleforge.training.statistics_fit import fit_statistics_transfer
@@ -66,23 +68,6 @@ class TrainResult:
     steps: int
     seconds: float
     interrupted: bool
-
-
-@dataclass
-class Wrapped:
-    """How the training step calls each network: through its own DDP when distributed, compiled
-    with `--compile`; the plain network (behind `distributed.Calls`) otherwise."""
-
-    gen: torch.nn.Module
-    mapping: torch.nn.Module
-    encoder: torch.nn.Module
-    disc: torch.nn.Module  # the discriminator step (parameters trained)
-    disc_fixed: torch.nn.Module  # generator steps (D frozen: no DDP, no gradient to reduce)
-    nce: torch.nn.Module | None = None
-    back_gen: torch.nn.Module | None = None
-    back_mapping: torch.nn.Module | None = None
-    disc_back: torch.nn.Module | None = None
-    disc_back_fixed: torch.nn.Module | None = None
 
 
 def training_precision(precision: str, device: torch.device) -> str:
@@ -194,11 +179,11 @@ class Trainer:
     # ----------------------------------------------------------------- state
     @property
     def model_path(self) -> Path:
-        return self.run_dir / checkpoint.MODEL_NAME
+        return self.run_dir / MODEL_NAME
 
     @property
     def state_path(self) -> Path:
-        return self.run_dir / checkpoint.STATE_NAME
+        return self.run_dir / STATE_NAME
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"g": self.opt_g, "d": self.opt_d}
@@ -227,7 +212,7 @@ class Trainer:
             self.state_path, self.nets.modules(), self.optimizers(), self.config, progress
         )
         extra = {"step": self.step, "styles": self.config.model.styles}
-        checkpoint.save_model(self.model_path, self.nets.ema.model, self.config, extra)
+        save_model(self.model_path, self.nets.ema.model, self.config, extra)
 
     def restore(self) -> None:
         progress = checkpoint.load_state(self.state_path, self.nets.modules(), self.optimizers())
@@ -583,7 +568,7 @@ def resume_trainer(
     Any number of processes resumes any checkpoint. `batch_size` (per process) keeps the
     effective batch when the number of processes changes; `device` moves a run, say from GPUs
     to a CPU."""
-    state = Path(run_dir) / checkpoint.STATE_NAME
+    state = Path(run_dir) / STATE_NAME
     saved_options = Path(run_dir) / "config.yaml"
     if state.exists():
         config = checkpoint.read_state_config(state)
