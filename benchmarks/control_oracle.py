@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/control_oracle.py runs/quality/data
 
 Reads the data folder a `styleforge bench --quality --out DIR` run wrote (DIR/data), applies
-the same operators the generator's `--detail-radius` and `--ink` controls use, with one global
-setting per row, to the held-out test photos, and prints their SSIM to each style's truth
-beside the identity's. It says which way each style wants texture and outlines to move
-(docs/research-log.md, eighth round), not what a trained model reaches.
+the operators of the generator's texture gain (`--detail-radius`) and of the `--ink` lines it
+had until they were pruned, with one global setting per row, to the held-out test photos, and
+prints their SSIM to each style's truth beside the identity's. It says which way each style
+wants texture and outlines to move (docs/research-log.md, eighth round), not what a trained
+model reaches.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from styleforge.data.augment import pil_to_unit, unit_to_pil
 from styleforge.data.images import load_rgb
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.models.filters import guided_base
-from styleforge.models.generator import edge_lines
+from styleforge.models.layers import luminance
 
 STYLES = ("cartoon", "smooth", "pencil", "grade", "oil")
+INK_SCALE = 4.0  # line strength 1 darkens a black-white step by 2.7 (of 2): pencil's best fit
 SETTINGS = (  # (texture gain, line strength)
     (1.0, 0.0),
     (0.0, 0.0),
@@ -32,6 +35,14 @@ SETTINGS = (  # (texture gain, line strength)
     (1.0, 1.0),
     (0.0, 0.5),
 )
+
+
+def edge_lines(x: torch.Tensor) -> torch.Tensor:
+    """Edge strength (N, 1, H, W): the gradient of the lightly smoothed luminance, scaled."""
+    y = F.avg_pool2d(luminance(x), 3, 1, 1, count_include_pad=False)
+    dx = F.pad(y[..., :, 1:] - y[..., :, :-1], (0, 1))
+    dy = F.pad(y[..., 1:, :] - y[..., :-1, :], (0, 0, 0, 1))
+    return (dx * dx + dy * dy + 1e-8).sqrt() * INK_SCALE
 
 
 @torch.no_grad()

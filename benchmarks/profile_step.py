@@ -1,7 +1,7 @@
 """Where a training step's time goes: torch.profiler over a few steps of a recipe.
 
     .venv/bin/python benchmarks/profile_step.py                 # the default recipe
-    .venv/bin/python benchmarks/profile_step.py --content-loss nce --lambda-color 40
+    .venv/bin/python benchmarks/profile_step.py --content-loss nce --lambda-feat 0
 
 Same data and sizes as `styleforge bench --train` (batch 4, 128-pixel crops, the CPU's
 threads); prints the median step time and the operators that take most of it.
@@ -28,7 +28,6 @@ from styleforge.training.trainer import Trainer
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--content-loss", default=None)
-    parser.add_argument("--lambda-color", type=float, default=None)
     parser.add_argument("--lambda-feat", type=float, default=None)
     parser.add_argument("--no-disc-features", action="store_true")
     parser.add_argument("--steps", type=int, default=6)
@@ -37,7 +36,6 @@ def main() -> int:
     config.data.crop_size, config.data.load_size = 128, 144
     o = config.optim
     o.content_loss = args.content_loss or o.content_loss
-    o.lambda_color = o.lambda_color if args.lambda_color is None else args.lambda_color
     o.lambda_feat = o.lambda_feat if args.lambda_feat is None else args.lambda_feat
     config.model.disc_features = not args.no_disc_features
     with tempfile.TemporaryDirectory() as tmp:

@@ -53,11 +53,10 @@ def tiny_config(content: Path | None = None, style: Path | None = None, **top) -
     d.load_size, d.crop_size = 40, 32
     o.nce_patches = 32
     # the plain recipe these unit tests were written against (free output, RGB discriminator,
-    # PatchNCE, diversity term, no anchors, no statistics transfer, constant lr); the default
+    # PatchNCE, diversity term, no statistics transfer, constant lr); the default
     # recipe (statistics-transfer start, feature discriminator, structure term, split
     # discriminator) is trained end to end by the CLI, demo and quality-bench tests
     m.skip, m.disc_input, m.stats_transfer = False, "rgb", False
-    o.lambda_color, o.luma_pool, o.color_anchor = 0.0, 0, "absolute"
     m.disc_features, o.lambda_feat, o.content_loss = False, 0.0, "nce"
     o.lambda_ds, o.decay_start = 1.0, 1.0
     config.log_every, config.sample_every, config.save_every = 2, 1000, 1000

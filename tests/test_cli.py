@@ -82,10 +82,6 @@ def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys: pytest.Captur
             ["train", "--content", ".", "--style", ".", "--out", "X", "--detail-radius", "-1"],
             "--detail-radius must be >= 0",
         ),
-        (
-            ["train", "--content", ".", "--style", ".", "--out", "X", "--no-skip", "--ink"],
-            "--ink transforms the input: it needs --skip",
-        ),
         (["train", "--resume", "/no/such/run"], "nothing to resume"),
         (["data", "check", "/no/such/dir"], "does not exist"),
     ],

@@ -107,13 +107,46 @@ def test_configs_saved_before_a_key_existed_keep_their_old_behaviour() -> None:
     from styleforge.config import TrainConfig
 
     raw = TrainConfig().to_dict()
-    del raw["model"]["disc_input"], raw["optim"]["luma_pool"], raw["optim"]["color_anchor"]
+    del raw["model"]["disc_input"], raw["model"]["stats_transfer"]
     old = TrainConfig.from_saved(raw)
-    assert (old.model.disc_input, old.optim.luma_pool, old.optim.color_anchor) == (
-        "rgb",
-        0,
-        "absolute",
-    )
+    assert (old.model.disc_input, old.model.stats_transfer) == ("rgb", False)
     fresh = TrainConfig.from_dict(raw)  # a user's partial config takes today's defaults
-    assert (fresh.model.disc_input, fresh.optim.color_anchor) == ("split", "relative")
-    assert "color_anchor" not in raw["optim"]  # the caller's dict is left as it was
+    assert (fresh.model.disc_input, fresh.model.stats_transfer) == ("split", True)
+    assert "disc_input" not in raw["model"]  # the caller's dict is left as it was
+
+
+def _saved_with(tmp_path: Path, section: str, key: str, value) -> Path:
+    """A model file whose config holds an option styleforge has since removed."""
+    from styleforge.modelfile import MODEL_FORMAT, write_file
+
+    config = tiny_config()
+    raw = config.to_dict()
+    raw[section][key] = value
+    path = tmp_path / f"{key}.safetensors"
+    write_file(path, StyleNet(config.model).state_dict(), MODEL_FORMAT, {"config": raw})
+    return path
+
+
+def test_removed_options_left_off_load_with_a_warning(tmp_path: Path, caplog) -> None:
+    for section, key, value in (("model", "ink", False), ("optim", "luma_pool", 32)):
+        with caplog.at_level("WARNING", logger="styleforge.config"):
+            Stylizer.load(_saved_with(tmp_path, section, key, value))
+        assert f"{section}.{key} is no longer an option; ignored (it was off)" in caplog.text
+
+
+def test_removed_options_that_were_on_are_refused_or_only_warned(tmp_path: Path, caplog) -> None:
+    from styleforge.config import TrainConfig
+    from styleforge.errors import StyleforgeError
+
+    # a part of the generator that no longer exists: the model cannot be built
+    with pytest.raises(ModelFileError, match="model.ink = True was removed from styleforge"):
+        Stylizer.load(_saved_with(tmp_path, "model", "ink", True))
+    # a training-only term: the weights are what they are, so the model loads ...
+    with caplog.at_level("WARNING", logger="styleforge.config"):
+        Stylizer.load(_saved_with(tmp_path, "optim", "lambda_color", 40.0))
+    assert "optim.lambda_color = 40.0 is no longer an option; the model loads" in caplog.text
+    # ... but its run cannot be resumed as it was trained
+    raw = TrainConfig().to_dict()
+    raw["optim"]["lambda_color"] = 40.0
+    with pytest.raises(StyleforgeError, match="this run cannot go on as it was trained"):
+        TrainConfig.from_saved(raw, resuming=True)

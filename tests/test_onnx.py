@@ -26,19 +26,16 @@ def stylizer() -> Stylizer:
     config = tiny_config()
     config.model.styles = ["ink", "paint"]
     config.model.skip = True  # the skip path (atanh) must export too
-    config.model.tone_path = True  # and the per-pixel colour curve
-    config.model.local_affine, config.model.affine_bins = 8, 3  # and the bilateral transforms
-    config.model.detail_radius, config.model.ink = 2, True  # and the texture gain and lines
+    config.model.local_affine = 8  # and the per-region transforms
+    config.model.detail_radius = 2  # and the texture gain
     torch.manual_seed(2)
     net = with_statistics_transfer(config)  # and the statistics transfer
     for block in net.generator.blocks:
         for norm in (block.norm1, block.norm2):
             torch.nn.init.normal_(norm.affine.weight, std=0.5)
     torch.nn.init.normal_(net.generator.head.weight, std=0.05)
-    torch.nn.init.normal_(net.generator.tone.out.weight, std=0.05)
     torch.nn.init.normal_(net.generator.local_affine.out.weight, std=0.05)
     torch.nn.init.normal_(net.generator.detail.out.weight, std=0.05)
-    torch.nn.init.normal_(net.generator.ink.out.weight, std=0.05)
     return Stylizer(net, config, torch.device("cpu"))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,13 @@ import yaml
 from styleforge.atomic import atomic_write_bytes
 from styleforge.errors import StyleforgeError
 
+log = logging.getLogger(__name__)
+
 GAN_LOSSES = ("bce", "lsgan", "hinge")
 DIFFAUG_PARTS = ("color", "translation", "cutout")
 CONTENT_LOSSES = ("nce", "cycle", "identity", "none")
 NORMS = ("instance", "batch", "none")
 DISC_INPUTS = ("rgb", "luma", "split")
-COLOR_ANCHORS = ("absolute", "relative")
 PRECISIONS = ("auto", "bf16", "fp32")
 # the statistics transfer's curves: knots of the texture gain, knots of each colour curve
 ENERGY_KNOTS = 16
@@ -48,17 +50,13 @@ class ModelConfig:
     # with chroma blurred (a palette counts, a colour fringe along an edge does not)
     disc_features: bool = True  # D also judges frozen EfficientNet-Lite0 feature maps (strides
     # 4-16, as Projected GANs do): what makes a style show within minutes
-    disc_scales: int = 1  # PatchGANs at 1, 1/2, 1/4, ... of the image (pix2pixHD)
     skip: bool = True  # output = input + learned change (in tanh space): starts as the identity
-    tone_path: bool = False  # also a per-pixel colour curve of the input, conditioned on the style
     local_affine: int = 0  # cell side (pixels) of per-region affine colour transforms; 0: off
     # (rounded to whole bottleneck pixels: at least size_multiple)
-    affine_bins: int = 1  # brightness bands of those transforms per cell (a bilateral grid)
     detail_radius: int = 4  # guided-filter radius (pixels) splitting texture from base for a
     # per-region texture gain on the local_affine grid (16 px cells without it); 0: off, and off
     # without skip (it scales the input's texture). With the feature discriminator it flattens
     # what a cartoon or a painting flattens (research log)
-    ink: bool = False  # per-region dark lines along the input's edges (same grid)
     stats_transfer: bool = True  # start from each style's texture-gain and chroma curves,
     # fitted on the training folders (models/statistics_transfer.py), not the untouched input
     latent_dim: int = 16
@@ -120,15 +118,8 @@ class OptimConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # CycleGAN's identity weight, times lambda_cycle
     lambda_pixel: float = 1.0  # weight of L1(G(x), x) for content_loss=identity
-    lambda_color: float = 0.0  # weight of L1 between block averages of output and input
-    lambda_color_end: float | None = None  # if set, lambda_color moves linearly to it
-    color_pool: int = 8  # side of those blocks: larger leaves more local freedom (edges, ink)
-    luma_pool: int = 32  # if set, luminance is anchored on blocks this size, chroma on color_pool
-    color_anchor: str = "relative"  # relative: a global colour or brightness shift is free
     lambda_feat: float = 1.0  # weight of the structure term: channel-normalised
     # EfficientNet-Lite0 features of output vs input (shapes kept, colour and texture free)
-    lambda_stats: float = 0.0  # weight of matching those features' statistics to the style images
-    lambda_patch: float = 0.0  # weight of the sliced Wasserstein distance, output vs style patches
     r1_gamma: float = 0.0
     lambda_sty: float = 1.0  # style reconstruction: the encoder recovers the code from the output
     lambda_ds: float = 0.0  # diversity: different noise, different outputs (decays to 0)
@@ -140,7 +131,6 @@ class OptimConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     decay_start: float = 0.5  # fraction of training after which the lr decays linearly to 0
-    progressive: str = ""  # fractions of training ending each coarser stage, e.g. "0.2,0.4"
     ema_beta: float = 0.999
 
     @property
@@ -154,28 +144,33 @@ class OptimConfig:
             )
         return parts
 
-    @property
-    def progressive_stages(self) -> list[float]:
-        """`progressive` as ascending fractions; before the k-th from the end, images are
-        shrunk 2**k times. A bad list raises StyleforgeError."""
-        try:
-            stages = sorted(float(f) for f in self.progressive.split(",") if f.strip())
-        except ValueError:
-            stages = None
-        if stages is None or any(not 0.0 < f < 1.0 for f in stages):
-            raise StyleforgeError(
-                f"--progressive {self.progressive!r}: give fractions of training between 0 and"
-                " 1, e.g. 0.2,0.4"
-            )
-        return stages
-
 
 # What a saved config meant before these keys existed (their defaults have changed since):
 # a model or run saved then goes on as it was trained.
 BEFORE_KEY_EXISTED = {
     "model": {"disc_input": "rgb", "stats_transfer": False, "detail_radius": 0},
-    "optim": {"luma_pool": 0, "color_anchor": "absolute"},
 }
+
+ANY = object()  # a removed key whose value never mattered once the others are off
+
+# Options deleted after they lost (docs/research-log.md has each one's figures), with the value
+# at which each changed nothing. A saved config holding that value loads with a warning. Another
+# value cannot be reproduced: for the generator's shape that is an error; for a training-only
+# term the model still loads (its weights are what they are) but its run cannot be resumed.
+REMOVED_KEYS: dict[str, dict[str, Any]] = {
+    "model": {"disc_scales": 1, "tone_path": False, "affine_bins": 1, "ink": False},
+    "optim": {
+        "lambda_color": 0.0,
+        "lambda_color_end": None,
+        "color_pool": ANY,
+        "luma_pool": ANY,
+        "color_anchor": ANY,
+        "lambda_stats": 0.0,
+        "lambda_patch": 0.0,
+        "progressive": "",
+    },
+}
+TRAINING_ONLY_SECTIONS = ("optim",)
 
 
 @dataclass
@@ -210,8 +205,9 @@ class TrainConfig:
         return _build(cls, raw, "")
 
     @classmethod
-    def from_saved(cls, raw: dict[str, Any]) -> TrainConfig:
-        """A config saved by a run or model file: keys it predates take the behaviour it had."""
+    def from_saved(cls, raw: dict[str, Any], resuming: bool = False) -> TrainConfig:
+        """A config saved by a run or model file: keys it predates take the behaviour it had,
+        keys removed since are dropped (see `drop_removed_keys`)."""
         filled = {
             key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()
         }
@@ -219,20 +215,21 @@ class TrainConfig:
             if isinstance(filled.get(section), dict):
                 for key, value in keys.items():
                     filled[section].setdefault(key, value)
+        drop_removed_keys(filled, resuming)
         return cls.from_dict(filled)
 
     def save_yaml(self, path: Path) -> None:
         atomic_write_bytes(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False).encode())
 
     @classmethod
-    def load_yaml(cls, path: Path, saved: bool = False) -> TrainConfig:
+    def load_yaml(cls, path: Path, saved: bool = False, resuming: bool = False) -> TrainConfig:
         try:
             raw = yaml.safe_load(Path(path).read_text())
         except (OSError, yaml.YAMLError) as exc:
             raise StyleforgeError(f"cannot read config {path}: {exc}") from None
         if not isinstance(raw, dict):
             raise StyleforgeError(f"config {path} is not a mapping")
-        return cls.from_saved(raw) if saved else cls.from_dict(raw)
+        return cls.from_saved(raw, resuming) if saved else cls.from_dict(raw)
 
     def validate(self) -> None:
         """Check option values; raise StyleforgeError naming the bad one."""
@@ -241,29 +238,19 @@ class TrainConfig:
         _choice("--norm", m.norm, NORMS)
         _choice("--disc-input", m.disc_input, DISC_INPUTS)
         _choice("--gan-loss", o.gan_loss, GAN_LOSSES)
-        _choice("--color-anchor", o.color_anchor, COLOR_ANCHORS)
         _choice("--content-loss", o.content_loss, CONTENT_LOSSES)
         _choice("--diffaug", o.diffaug, ("auto", "on", "off"))
         o.diffaug_parts  # noqa: B018 (the property raises on a bad policy)
         _choice("--precision", self.precision, PRECISIONS)
         if min(o.lambda_sty, o.lambda_ds, o.ref_every) < 0:
             raise StyleforgeError("--lambda-sty, --lambda-ds and --ref-every must be >= 0")
-        if o.lambda_color_end is not None and o.lambda_color_end < 0:
-            raise StyleforgeError("--lambda-color-end must be >= 0")
-        if min(o.lambda_color, o.lambda_feat, o.lambda_stats, o.lambda_patch, o.r1_gamma) < 0:
-            raise StyleforgeError(
-                "--lambda-color, --lambda-feat, --lambda-stats, --lambda-patch and --r1-gamma"
-                " must be >= 0"
-            )
+        if min(o.lambda_feat, o.r1_gamma) < 0:
+            raise StyleforgeError("--lambda-feat and --r1-gamma must be >= 0")
         _positive("--ngf", m.ngf)
         _positive("--ndf", m.ndf)
-        _positive("--disc-scales", m.disc_scales)
         _positive("--latent-dim", m.latent_dim)
         _positive("--style-dim", m.style_dim)
         _positive("--batch-size", self.batch_size)
-        _positive("--color-pool", o.color_pool)
-        if o.luma_pool < 0:
-            raise StyleforgeError("--luma-pool must be >= 0 (0: anchor RGB on --color-pool blocks)")
         _positive("--crop-size", d.crop_size)
         _positive("--load-size", d.load_size)
         _positive("--log-every", self.log_every)
@@ -286,30 +273,19 @@ class TrainConfig:
             raise StyleforgeError(
                 f"--crop-size {d.crop_size} is larger than --load-size {d.load_size}"
             )
-        shrink = 2 ** len(o.progressive_stages)  # the first stage of progressive resolution
-        if d.crop_size % (shrink * m.size_multiple):
+        if d.crop_size < 2 ** (m.d_layers + 2):
             raise StyleforgeError(
-                f"--progressive: the first stage shrinks crops {shrink} times; --crop-size"
-                f" must be a multiple of {shrink * m.size_multiple}, got {d.crop_size}"
-            )
-        coarsest = d.crop_size // shrink // 2 ** (m.disc_scales - 1)
-        if coarsest < 2 ** (m.d_layers + 2):
-            why = f"--disc-scales {m.disc_scales}" + (" with --progressive" if shrink > 1 else "")
-            raise StyleforgeError(
-                f"{why} shrinks {d.crop_size}-pixel crops to {coarsest},"
-                f" too small for a {m.d_layers}-layer PatchGAN (at least {2 ** (m.d_layers + 2)})"
+                f"--crop-size {d.crop_size} is too small for a {m.d_layers}-layer PatchGAN"
+                f" (at least {2 ** (m.d_layers + 2)})"
             )
         if m.local_affine < 0:
             raise StyleforgeError(f"--local-affine must be >= 0 (0: off), got {m.local_affine}")
-        _positive("--affine-bins", m.affine_bins)
         if m.detail_radius < 0:
             raise StyleforgeError(f"--detail-radius must be >= 0 (0: off), got {m.detail_radius}")
-        for flag, value, off in (
-            ("--local-affine", m.local_affine, "--local-affine 0"),
-            ("--ink", m.ink, "--no-ink"),
-        ):
-            if value and not m.skip:
-                raise StyleforgeError(f"{flag} transforms the input: it needs --skip (or {off})")
+        if m.local_affine and not m.skip:
+            raise StyleforgeError(
+                "--local-affine transforms the input: it needs --skip (or --local-affine 0)"
+            )
         if d.crop_size % m.size_multiple:
             raise StyleforgeError(
                 f"--crop-size must be a multiple of {m.size_multiple}, got {d.crop_size}"
@@ -324,6 +300,34 @@ class TrainConfig:
             raise StyleforgeError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if not m.styles or len(set(m.styles)) != len(m.styles):
             raise StyleforgeError("style names must be unique and at least one")
+
+
+def drop_removed_keys(saved: dict[str, Any], resuming: bool) -> None:
+    """Remove REMOVED_KEYS from a saved config in place: a warning for each that changed
+    nothing, StyleforgeError for one that shaped the generator (or any, when `resuming`)."""
+    for section, keys in REMOVED_KEYS.items():
+        values = saved.get(section)
+        if not isinstance(values, dict):
+            continue
+        for key, inert in keys.items():
+            if key not in values:
+                continue
+            value = values.pop(key)
+            if inert is ANY or value == inert:
+                log.warning("%s.%s is no longer an option; ignored (it was off)", section, key)
+            elif resuming or section not in TRAINING_ONLY_SECTIONS:
+                what = "run cannot go on" if resuming else "model cannot be built"
+                raise StyleforgeError(
+                    f"{section}.{key} = {value!r} was removed from styleforge (see"
+                    f" docs/research-log.md); this {what} as it was trained"
+                )
+            else:
+                log.warning(
+                    "%s.%s = %r is no longer an option; the model loads (it only shaped training)",
+                    section,
+                    key,
+                    value,
+                )
 
 
 def apply_preset(model: ModelConfig, preset: str) -> None:

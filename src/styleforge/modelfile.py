@@ -150,12 +150,14 @@ def read_model_config(path: Path) -> TrainConfig:
     return config_from_metadata(read_metadata(path, MODEL_FORMAT), path)
 
 
-def config_from_metadata(meta: dict[str, Any], path: Path) -> TrainConfig:
-    """The TrainConfig in a file's metadata; ModelFileError naming `path` if unreadable."""
+def config_from_metadata(meta: dict[str, Any], path: Path, resuming: bool = False) -> TrainConfig:
+    """The TrainConfig in a file's metadata; ModelFileError naming `path` if unreadable.
+
+    `resuming`: for a training state, where a removed training option is an error too."""
     raw = meta.get("config")
     if not isinstance(raw, dict):
         raise ModelFileError(f"{path} has no styleforge config in its metadata")
     try:
-        return TrainConfig.from_saved(raw)
+        return TrainConfig.from_saved(raw, resuming)
     except (StyleforgeError, TypeError) as exc:
         raise ModelFileError(f"{path} has a config this styleforge cannot read: {exc}") from None

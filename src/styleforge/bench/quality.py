@@ -29,10 +29,10 @@ from styleforge.models.pretrained import EfficientNetLite0
 
 # the recipe under test and the CycleGAN-style reference it must beat
 # (CycleGAN's setup: its ResNet-9 generator, cycle loss, plain output, RGB pixel discriminator,
-# no anchors or structure term; its lr schedule, constant then linear decay over the second
-# half, is ours too)
+# no structure term; its lr schedule, constant then linear decay over the second half, is ours
+# too)
 CYCLEGAN = (
-    "--preset resnet9 --content-loss cycle --no-skip --no-stats-transfer --lambda-color 0 "
+    "--preset resnet9 --content-loss cycle --no-skip --no-stats-transfer "
     "--lambda-feat 0 --disc-input rgb --no-disc-features"
 )
 DEFAULT_RECIPES = {"default": "", "resnet9-cycle": CYCLEGAN}

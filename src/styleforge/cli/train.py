@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from styleforge.config import COLOR_ANCHORS, CONTENT_LOSSES, DISC_INPUTS, GAN_LOSSES, NORMS
+from styleforge.config import CONTENT_LOSSES, DISC_INPUTS, GAN_LOSSES, NORMS
 from styleforge.errors import StyleforgeError
 
 log = logging.getLogger("styleforge")
@@ -34,12 +34,8 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "spectral_norm": ("model", "spectral_norm"),
     "disc_input": ("model", "disc_input"),
     "skip": ("model", "skip"),
-    "disc_scales": ("model", "disc_scales"),
-    "tone_path": ("model", "tone_path"),
     "local_affine": ("model", "local_affine"),
-    "affine_bins": ("model", "affine_bins"),
     "detail_radius": ("model", "detail_radius"),
-    "ink": ("model", "ink"),
     "stats_transfer": ("model", "stats_transfer"),
     "disc_features": ("model", "disc_features"),
     "latent_dim": ("model", "latent_dim"),
@@ -52,14 +48,7 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "lambda_cycle": ("optim", "lambda_cycle"),
     "lambda_identity": ("optim", "lambda_identity"),
     "lambda_pixel": ("optim", "lambda_pixel"),
-    "lambda_color": ("optim", "lambda_color"),
-    "lambda_color_end": ("optim", "lambda_color_end"),
     "lambda_feat": ("optim", "lambda_feat"),
-    "lambda_stats": ("optim", "lambda_stats"),
-    "lambda_patch": ("optim", "lambda_patch"),
-    "color_pool": ("optim", "color_pool"),
-    "luma_pool": ("optim", "luma_pool"),
-    "color_anchor": ("optim", "color_anchor"),
     "r1_gamma": ("optim", "r1_gamma"),
     "lambda_sty": ("optim", "lambda_sty"),
     "lambda_ds": ("optim", "lambda_ds"),
@@ -71,7 +60,6 @@ TRAIN_FIELDS: dict[str, tuple[str | None, str]] = {
     "beta1": ("optim", "beta1"),
     "beta2": ("optim", "beta2"),
     "decay_start": ("optim", "decay_start"),
-    "progressive": ("optim", "progressive"),
     "ema_beta": ("optim", "ema_beta"),
     "steps": (None, "steps"),
     "time_budget": (None, "time_budget"),
@@ -216,13 +204,6 @@ def add_train(sub: Any) -> None:
         "(default on)",
     )
     net.add_argument(
-        "--disc-scales",
-        type=int,
-        metavar="N",
-        help="N PatchGANs, on the image and on 1/2, 1/4, ... of it: the coarse ones judge "
-        "tone and large shapes (default 1)",
-    )
-    net.add_argument(
         "--skip",
         action=argparse.BooleanOptionalAction,
         help="generator adds a learned change to its input, starting as the identity map",
@@ -235,25 +216,12 @@ def add_train(sub: Any) -> None:
         "statistics (default: on; docs/research-log.md)",
     )
     net.add_argument(
-        "--tone-path",
-        action=argparse.BooleanOptionalAction,
-        help="generator also learns a per-pixel colour curve of its input for each style (a "
-        "grade, a paler paper) beside the convolutional change",
-    )
-    net.add_argument(
         "--local-affine",
         type=int,
         metavar="PIXELS",
         help="generator also learns an affine colour transform for each PIXELS-square region, "
         "blended smoothly between regions: tone and contrast per region, edges kept (needs "
         "--skip; default 0: off)",
-    )
-    net.add_argument(
-        "--affine-bins",
-        type=int,
-        metavar="N",
-        help="with --local-affine, N transforms per region, one per band of input brightness "
-        "(a bilateral grid: dark and bright parts of a region can change apart; default 1)",
     )
     net.add_argument(
         "--detail-radius",
@@ -263,12 +231,6 @@ def add_train(sub: Any) -> None:
         "of this radius removes from the input is kept, flattened or sharpened, outlines stay "
         "(on the --local-affine grid, 16-pixel regions without it; default 4; 0: off; off "
         "with --no-skip)",
-    )
-    net.add_argument(
-        "--ink",
-        action=argparse.BooleanOptionalAction,
-        help="generator also learns how dark to draw lines along the input's edges, per region "
-        "(on the --local-affine grid, 16-pixel regions without it; needs --skip; default off)",
     )
     net.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 16)")
     net.add_argument("--style-dim", type=int, help="size of the style code (default 64)")
@@ -300,55 +262,11 @@ def add_train(sub: Any) -> None:
     )
     loss.add_argument("--lambda-pixel", type=float, help="weight of L1(output, input) (default 1)")
     loss.add_argument(
-        "--lambda-color",
-        type=float,
-        help="weight of L1 between block averages of output and input: keeps colours, and "
-        "keeps the style out (default 0)",
-    )
-    loss.add_argument(
-        "--lambda-color-end",
-        type=float,
-        help="a loss-weight schedule: the --lambda-color weight moves linearly to this by the end"
-        " of training (default: constant)",
-    )
-    loss.add_argument(
-        "--color-pool",
-        type=int,
-        metavar="PIXELS",
-        help="block side of the colour term; larger leaves edges and ink free (default 8)",
-    )
-    loss.add_argument(
-        "--luma-pool",
-        type=int,
-        metavar="PIXELS",
-        help="anchor luminance on blocks this size and only chroma on --color-pool blocks "
-        "(default 32; 0: RGB on --color-pool blocks)",
-    )
-    loss.add_argument(
-        "--color-anchor",
-        choices=COLOR_ANCHORS,
-        help="relative (default): take each image's mean out first, so a global colour or "
-        "brightness change is free; absolute: keep each block's colour",
-    )
-    loss.add_argument(
         "--lambda-feat",
         type=float,
         help="weight of the structure term: channel-normalised EfficientNet-Lite0 features of "
         "output vs input (strides 4 and 8); keeps shapes, edges and layout, leaves colour, "
         "line and texture free (default 1; 0 leaves content to --content-loss)",
-    )
-    loss.add_argument(
-        "--lambda-stats",
-        type=float,
-        help="weight of matching channel means and spreads of EfficientNet-Lite0 features of "
-        "outputs to those of the style images: texture and palette from the first step",
-    )
-    loss.add_argument(
-        "--lambda-patch",
-        type=float,
-        help="weight of the sliced Wasserstein distance between small patches (5 px at three "
-        "scales) of the outputs and of the style images: a direct pull towards the style's "
-        "local look",
     )
     loss.add_argument(
         "--r1-gamma", type=float, help="R1 penalty weight on real images (default 0: off)"
@@ -389,13 +307,6 @@ def add_train(sub: Any) -> None:
         type=float,
         metavar="FRAC",
         help="decay the lr linearly to 0 after this fraction of training (default 1: never)",
-    )
-    loss.add_argument(
-        "--progressive",
-        metavar="FRACS",
-        help="progressive resolution: train on images shrunk 2**k times until the k-th of these"
-        " fractions of training from the end, e.g. 0.2,0.4: 1/4 size, then 1/2, then full"
-        " (default: full size throughout)",
     )
     loss.add_argument(
         "--ema-beta", type=float, help="EMA decay of the shipped weights (default 0.999)"

@@ -66,17 +66,12 @@ class PatchDiscriminator(nn.Module):
         self.view = cfg.disc_input
         wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
         self.net = patch_net(cfg, outputs, wrap)
-        # pix2pixHD's multi-scale discriminator: the same layers on 1/2, 1/4, ... of the image,
-        # which see tone and large shapes where the full-size view sees texture
-        self.coarse = nn.ModuleList(
-            patch_net(cfg, outputs, wrap) for _ in range(cfg.disc_scales - 1)
-        )
         self.feature_heads = FeatureHeads(outputs, cfg.ndf, wrap) if cfg.disc_features else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Logit maps (N, views, h, w) for each image's own style: the pixel view, then one per
-        coarser scale, then (with feature heads) one per feature map, each resized to the pixel
-        view's size so that every view weighs the same in the loss."""
+        """Logit maps (N, views, h, w) for each image's own style: the pixel view, then (with
+        feature heads) one per feature map, each resized to the pixel view's size so that every
+        view weighs the same in the loss."""
         rgb = x
         if self.view == "luma":
             x = luminance(x)
@@ -86,10 +81,6 @@ class PatchDiscriminator(nn.Module):
         size = out.shape[2:]
         index = labels.view(-1, 1, 1, 1).expand(-1, 1, *size)
         views = [out.gather(1, index)]
-        for net in self.coarse:  # each scale halves the one before
-            x = F.avg_pool2d(x, 2)
-            logits = net(x)
-            views.append(F.interpolate(logits, size=size, mode="nearest").gather(1, index))
         if self.feature_heads is not None:
             for logits in self.feature_heads(rgb):
                 views.append(F.adaptive_avg_pool2d(logits, size).gather(1, index))

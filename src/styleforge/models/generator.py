@@ -12,12 +12,10 @@ from torch import nn
 
 from styleforge.config import ModelConfig
 from styleforge.models.filters import guided_base
-from styleforge.models.layers import ModulatedNorm, conv, luminance, make_norm
+from styleforge.models.layers import ModulatedNorm, conv, make_norm
 from styleforge.models.statistics_transfer import StatisticsTransfer
 
-TONE_HIDDEN = 32  # hidden channels of the per-pixel colour curve
-INK_SCALE = 4.0  # strength 1 darkens a black-white step by 2.7 (of 2); pencil's best fit
-DETAIL_CELL = 16  # pixels per region of the texture gain and lines without --local-affine
+DETAIL_CELL = 16  # pixels per region of the texture gain without --local-affine
 SKIP_CLAMP = 0.995  # keeps atanh finite; a pixel at 255 passes through as 254
 
 
@@ -61,33 +59,6 @@ def channel_plan(cfg: ModelConfig) -> list[int]:
     return [min(cfg.ngf * 2**i, cfg.max_channels) for i in range(cfg.n_down + 1)]
 
 
-class TonePath(nn.Module):
-    """A per-pixel curve of the input colour, conditioned on the style code: 1x1 convolutions
-    only, so it can map each colour to another exactly (a grade, a paler paper) without the
-    decoder's spatial blur. Its last layer starts at zero: it adds nothing at first."""
-
-    def __init__(self, style_dim: int, hidden: int = TONE_HIDDEN):
-        super().__init__()
-        self.colour = nn.Conv2d(3, hidden, 1)
-        self.style = nn.Linear(style_dim, hidden)
-        self.out = nn.Conv2d(hidden, 3, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        h = self.colour(x) + self.style(style)[:, :, None, None]
-        return self.out(F.relu(h))
-
-
-def edge_lines(x: torch.Tensor) -> torch.Tensor:
-    """Edge strength of the input, (N, 1, H, W): its lightly smoothed luminance gradient, scaled
-    so that a line strength of 1 is pencil's best fit."""
-    y = F.avg_pool2d(luminance(x), 3, 1, 1, count_include_pad=False)
-    dx = F.pad(y[..., :, 1:] - y[..., :, :-1], (0, 1))
-    dy = F.pad(y[..., 1:, :] - y[..., :-1, :], (0, 0, 0, 1))
-    return (dx * dx + dy * dy + 1e-8).sqrt() * INK_SCALE
-
-
 class RegionalControl(nn.Module):
     """Numbers per region of a coarse grid, predicted by a 1x1 convolution of the style-modulated
     bottleneck averaged over each region (the generator pools once for all its controls) and
@@ -112,26 +83,14 @@ class LocalAffine(RegionalControl):
     HDRNet and photorealistic style transfer do. Every edge of the output is an edge of the
     input, and the adversarial gradient reaches these coefficients summed over a cell: they can
     change tone, brightness and contrast per region (a paler paper where the photo is flat), not
-    draw texture. With `bins` > 1 the grid is bilateral: each cell holds one transform per band
-    of input brightness and each pixel blends the two nearest its own, so a dark tower and a
-    bright sky in one cell can change apart (the plain grid blends one transform over both).
-    The layer starts at zero: it adds nothing at first."""
+    draw texture. The layer starts at zero: it adds nothing at first."""
 
-    def __init__(self, channels: int, bins: int = 1):
-        super().__init__(channels, 12 * bins)
-        self.bins = bins
+    def __init__(self, channels: int):
+        super().__init__(channels, 12)
 
     def forward(self, regions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The change the transforms make to `x` (added to it)."""
-        size = x.shape[-2:]
-        if self.bins == 1:
-            coeffs = self.per_pixel(regions, size)
-        else:  # one band at a time: full-size memory for 12 coefficients, not 12 * bins
-            place = (luminance(x) + 1) * (0.5 * (self.bins - 1))  # 0 .. bins-1
-            coeffs = sum(
-                F.interpolate(band, size=size, mode="bilinear") * F.relu(1 - (place - k).abs())
-                for k, band in enumerate(self.out(regions).split(12, dim=1))
-            )
+        coeffs = self.per_pixel(regions, x.shape[-2:])
         n, _, height, width = x.shape
         matrix = coeffs[:, :9].reshape(n, 3, 3, height, width)
         return torch.einsum("nijhw,njhw->nihw", matrix, x) + coeffs[:, 9:]
@@ -155,18 +114,6 @@ class DetailGain(RegionalControl):
         return self.per_pixel(regions, x.shape[-2:]) * (x - guided_base(x, self.radius))
 
 
-class InkLines(RegionalControl):
-    """Dark lines along the input's edges, with a strength per region of a coarse grid predicted
-    from the style-modulated bottleneck: the outlines of a drawing, a cartoon or a stylized photo
-    where the photo has them. The line map is the gradient of the input's lightly smoothed
-    luminance, so lines follow edges and nothing else; a negative strength lightens edges
-    instead. Starts at zero: no lines."""
-
-    def forward(self, regions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """The change the lines make to `x` (added to it)."""
-        return -self.per_pixel(regions, x.shape[-2:]) * edge_lines(x)
-
-
 class Generator(nn.Module):
     """Image-to-image generator conditioned on a style code."""
 
@@ -188,15 +135,13 @@ class Generator(nn.Module):
         self.skip = cfg.skip
         self.style_dim = cfg.style_dim
         self.statistics = StatisticsTransfer() if cfg.stats_transfer else None
-        self.tone = TonePath(cfg.style_dim) if cfg.tone_path else None
         # the regional controls share one grid: --local-affine's cells, 16 pixels without it;
         # cell is in bottleneck pixels, applied in this order
         self.cell = max(1, round((cfg.local_affine or DETAIL_CELL) / cfg.size_multiple))
         # the texture gain scales the input's texture: without the identity start, nothing to scale
         detail = cfg.detail_radius and cfg.skip
         self.detail = DetailGain(chans[-1], cfg.detail_radius) if detail else None
-        self.local_affine = LocalAffine(chans[-1], cfg.affine_bins) if cfg.local_affine else None
-        self.ink = InkLines(chans[-1]) if cfg.ink else None
+        self.local_affine = LocalAffine(chans[-1]) if cfg.local_affine else None
         if self.skip:  # start as the identity map: the head adds nothing at first
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -225,7 +170,7 @@ class Generator(nn.Module):
             h = layer(h)
         for block in self.blocks:
             h = block(h, style)
-        controls = [c for c in (self.detail, self.local_affine, self.ink) if c is not None]
+        controls = [c for c in (self.detail, self.local_affine) if c is not None]
         if controls:
             regions = F.avg_pool2d(h, self.cell, ceil_mode=True)
             for control in controls:
@@ -233,8 +178,6 @@ class Generator(nn.Module):
         for layer in self.up:
             h = layer(h)
         change = self.head(h)
-        if self.tone is not None:
-            change = change + self.tone(x, style)
         if self.skip:
             return torch.tanh(change + torch.atanh(x.clamp(-SKIP_CLAMP, SKIP_CLAMP)))
         return torch.tanh(change)

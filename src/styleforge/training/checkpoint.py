@@ -76,4 +76,4 @@ def load_state(
 def read_state_config(path: Path) -> TrainConfig:
     """The config a training state was written with (what `--resume` continues)."""
     _, meta = read_file(path, STATE_FORMAT)
-    return config_from_metadata(meta, path)
+    return config_from_metadata(meta, path, resuming=True)

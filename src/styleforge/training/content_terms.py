@@ -2,8 +2,8 @@
 
 PatchNCE (CUT: a patch of the output should match the same patch of the input, plus its
 identity term on style images), CycleGAN's cycle and identity terms with the backward
-generator's adversarial term, or L1 to the input. The anchors to the input (colour, features)
-are separate (`anchors.py`): they combine with any of these.
+generator's adversarial term, or L1 to the input. The structure term (`structure.py`) is
+separate: it combines with any of these.
 """
 
 from __future__ import annotations

@@ -42,14 +42,12 @@ from styleforge.losses import discriminator_loss, generator_loss, r1_penalty
 from styleforge.modelfile import save_model
 from styleforge.run_folder import LOSS_PLOT_NAME, MODEL_NAME, STATE_NAME
 from styleforge.training import checkpoint, distributed
-from styleforge.training.anchors import ContentAnchors
 from styleforge.training.content_terms import ContentTerms
 from styleforge.training.monitor import MetricsLog, plot_losses, save_grid
 from styleforge.training.networks import Networks, Wrapped
-from styleforge.training.patch_distribution import patch_distribution_loss
 from styleforge.training.seeding import seed_step, step_seed
 from styleforge.training.statistics_fit import fit_statistics_transfer
-from styleforge.training.style_stats import StyleStatistics
+from styleforge.training.structure import StructureTerm
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +110,13 @@ class Trainer:
         smallest = min(len(s) for s in self.data.styles)
         self.diffaug = diffaug_enabled(opt.diffaug, smallest)
         self.diffaug_parts = opt.diffaug_parts
-        self.stages = opt.progressive_stages
         self.step = 0
         self.elapsed = 0.0
         self.lr_scale = 1.0  # lowered by divergence rollbacks; saved with the state
         self.rollbacks = 0
         self.bad_in_a_row = 0
         self.fault_hook: FaultHook | None = None
-        self.anchors = ContentAnchors(opt, self.device)
-        self.style_stats = (
-            StyleStatistics(opt.lambda_stats, self.device) if opt.lambda_stats else None
-        )
+        self.structure = StructureTerm(opt, self.device)
         self.sample_inputs = self.data.sample_inputs(
             SAMPLE_IMAGES, config.data.load_size, config.model.size_multiple
         )
@@ -200,8 +194,6 @@ class Trainer:
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
         }
-        if self.style_stats is not None:
-            progress["style_stats"] = self.style_stats.state()
         for name, module in self.nets.modules().items():
             if not all(bool(torch.isfinite(t).all()) for t in module.state_dict().values()):
                 raise StyleforgeError(
@@ -220,8 +212,6 @@ class Trainer:
         self.elapsed = float(progress["elapsed"])
         self.lr_scale = float(progress.get("lr_scale", 1.0))
         self.rollbacks = int(progress.get("rollbacks", 0))
-        if self.style_stats is not None:
-            self.style_stats.load_state(progress.get("style_stats", {}), self.device)
         self.bad_in_a_row = 0
         saved = int(progress.get("world_size", 1)) * int(progress.get("batch_size", 0))
         now = self.sampler.global_batch
@@ -263,11 +253,6 @@ class Trainer:
             group["lr"] = opt.lr * scale
         for group in self.opt_d.param_groups:
             group["lr"] = (opt.lr_d or opt.lr) * scale
-
-    def shrink_factor(self, progress: float) -> int:
-        """How many times a step's images are shrunk (progressive resolution): 2**k while k of
-        the `progressive` fractions are still ahead of `progress`."""
-        return 2 ** sum(progress < f for f in self.stages)
 
     def step_generator(self) -> torch.Generator:
         """This step's generator: the same on every rank (it draws the whole global batch).
@@ -355,10 +340,6 @@ class Trainer:
         content = self.to_device(self.sampler.content(gen))
         style, labels = self.sampler.style(gen)
         style, labels = self.to_device(style), labels.to(self.device)
-        progress = self.progress_fraction()
-        shrink = self.shrink_factor(progress)
-        if shrink > 1:  # a plain box average of each 2**k x 2**k block
-            content, style = F.avg_pool2d(content, shrink), F.avg_pool2d(style, shrink)
         use_ref = opt.ref_every > 0 and self.step % opt.ref_every == opt.ref_every - 1
 
         # discriminator: real and fake forwards, then one backward (DDP reduces D's gradients)
@@ -409,7 +390,7 @@ class Trainer:
             terms.update(
                 self.content_terms(content, source, style, fake, codes, back_codes, back_fake, gen)
             )
-            terms.update(self.anchors(source, fake, progress, shrink))
+            terms.update(self.structure(source, fake))
             for key, value in terms.items():
                 losses[f"loss/{key}"] = float(value.detach())
                 loss_g = loss_g + value
@@ -519,8 +500,7 @@ class Trainer:
         return diff_augment(images, gen, part, self.diffaug_parts)
 
     def style_terms(self, content, style, labels, codes, fake, use_ref, gen):
-        """Style reconstruction and diversity (StarGAN v2), and the direct pulls towards the
-        style images (feature statistics, patch texture), already weighted; {} when all off."""
+        """Style reconstruction and diversity (StarGAN v2), already weighted; {} when off."""
         opt, w = self.config.optim, self.w
         terms = {}
         if opt.lambda_sty > 0:
@@ -534,10 +514,6 @@ class Trainer:
             with torch.no_grad():  # the second variant is a fixed target (StarGAN v2 detaches)
                 fake2 = w.gen(content, other)
             terms["ds"] = -ds_weight * (fake - fake2).abs().mean()
-        if self.style_stats is not None:
-            terms["stats"] = self.style_stats(fake, style, labels)
-        if opt.lambda_patch > 0:
-            terms["patch"] = opt.lambda_patch * patch_distribution_loss(fake, style, labels, gen)
         return terms
 
     @torch.no_grad()
@@ -576,7 +552,7 @@ def resume_trainer(
         log.warning(
             "%s has no checkpoint yet; starting it from step 0 with its config.yaml", run_dir
         )
-        config = TrainConfig.load_yaml(saved_options, saved=True)
+        config = TrainConfig.load_yaml(saved_options, saved=True, resuming=True)
     else:
         raise StyleforgeError(f"nothing to resume: {state} does not exist")
     if steps is not None:
