@@ -129,7 +129,7 @@ def _saved_with(tmp_path: Path, section: str, key: str, value) -> Path:
 
 def test_removed_options_left_off_load_with_a_warning(tmp_path: Path, caplog) -> None:
     for section, key, value in (("model", "ink", False), ("optim", "luma_pool", 32)):
-        with caplog.at_level("WARNING", logger="styleforge.config"):
+        with caplog.at_level("WARNING", logger="styleforge.saved_configs"):
             Stylizer.load(_saved_with(tmp_path, section, key, value))
         assert f"{section}.{key} is no longer an option; ignored (it was off)" in caplog.text
 
@@ -142,7 +142,7 @@ def test_removed_options_that_were_on_are_refused_or_only_warned(tmp_path: Path,
     with pytest.raises(ModelFileError, match="model.ink = True was removed from styleforge"):
         Stylizer.load(_saved_with(tmp_path, "model", "ink", True))
     # a training-only term: the weights are what they are, so the model loads ...
-    with caplog.at_level("WARNING", logger="styleforge.config"):
+    with caplog.at_level("WARNING", logger="styleforge.saved_configs"):
         Stylizer.load(_saved_with(tmp_path, "optim", "lambda_color", 40.0))
     assert "optim.lambda_color = 40.0 is no longer an option; the model loads" in caplog.text
     # ... but its run cannot be resumed as it was trained

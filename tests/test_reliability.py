@@ -216,7 +216,7 @@ def test_max_bad_steps_option(tmp_path: Path, photo_dirs, capsys) -> None:
     content, style = photo_dirs
     base = ["train", "--content", str(content), "--style", str(style), *TINY_CLI]
     assert main([*base, "--out", str(tmp_path / "a"), "--max-bad-steps", "0"]) == 1
-    assert "--max-bad-steps must be positive" in capsys.readouterr().err
+    assert "--max-bad-steps must be >= 1" in capsys.readouterr().err
     assert main([*base, "--out", str(tmp_path / "b"), "--steps", "1", "--max-bad-steps", "2"]) == 0
     assert resume_trainer(tmp_path / "b").config.max_bad_steps == 2
 
