@@ -21,7 +21,6 @@ from torch.profiler import ProfilerActivity, profile
 
 from styleforge.bench.training import bench_data
 from styleforge.config import TrainConfig
-from styleforge.training.seeding import seed_step
 from styleforge.training.trainer import Trainer
 
 
@@ -44,8 +43,7 @@ def main() -> int:
 
         def step() -> None:
             start = time.perf_counter()
-            trainer.train_step(seed_step(config.seed, trainer.step))
-            trainer.step += 1
+            trainer.one_step()
             times.append(time.perf_counter() - start)
 
         step()  # warm-up

@@ -27,7 +27,7 @@ from styleforge.errors import StyleforgeError
 from styleforge.inference.stylizer import Stylizer
 from styleforge.modelfile import STATE_FORMAT, read_file
 from styleforge.run_folder import MODEL_NAME, STATE_NAME
-from styleforge.training import trainer as trainer_module
+from styleforge.training import state as state_module
 from styleforge.training.trainer import Trainer, resume_trainer
 
 
@@ -195,7 +195,7 @@ def test_persistent_nan_gives_up_with_a_clear_error(tmp_path: Path, photo_dirs) 
     trainer.fault_hook = lambda step, part, loss: loss * float("nan") if step >= 1 else loss
     with pytest.raises(StyleforgeError, match="training diverged.*after 5 rollbacks"):
         trainer.run()
-    assert trainer.lr_scale == 0.5**trainer_module.MAX_ROLLBACKS
+    assert trainer.lr_scale == 0.5**state_module.MAX_ROLLBACKS
     assert _state_step(trainer.run_dir) == 0  # the run-start checkpoint: good, untouched
     assert _all_finite(trainer.model_path)
 

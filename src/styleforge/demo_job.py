@@ -97,6 +97,7 @@ def prepare_folder(out: Path, overwrite: bool) -> None:
 
 def run_demo(
     out: Path,
+    *,
     minutes: float = DEMO_MINUTES,
     steps: int = DEMO_STEPS,
     preset: str = "lite",

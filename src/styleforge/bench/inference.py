@@ -90,6 +90,7 @@ def run_inference_bench(
     presets: list[str],
     sizes: list[int],
     backends: list[str],
+    *,
     repeats: int = 10,
     max_seconds: float = 10.0,
     threads: int = 1,

@@ -99,6 +99,7 @@ def train_once(
     recipe: str,
     options: str,
     run_dir: Path,
+    *,
     minutes: float,
     threads: int,
     seed: int,
@@ -134,6 +135,7 @@ def run_quality_bench(
     recipes: dict[str, str],
     out: Path,
     minutes: float,
+    *,
     jobs: int = 1,
     threads: int = 0,
     seed: int = 0,
@@ -151,7 +153,9 @@ def run_quality_bench(
         run_dir = out / "runs" / task.name / name
         if not train:
             return Trained.read(run_dir)
-        return train_once(task, name, recipes[name], run_dir, minutes, threads, seed)
+        return train_once(
+            task, name, recipes[name], run_dir, minutes=minutes, threads=threads, seed=seed
+        )
 
     with ThreadPoolExecutor(max_workers=jobs if train else 1) as pool:
         trained = list(pool.map(run, plan))

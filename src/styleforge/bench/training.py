@@ -21,7 +21,6 @@ from styleforge.data.augment import pil_to_uint8, resize_shorter
 from styleforge.data.datasets import ImageSet, TrainingData
 from styleforge.data.images import LoadReport
 from styleforge.data.procedural import cartoon
-from styleforge.training.seeding import seed_step
 from styleforge.training.trainer import Trainer
 
 CONTENT = ("astronaut", "coffee", "chelsea", "rocket")
@@ -68,6 +67,7 @@ def bench_data(load_size: int) -> TrainingData:
 def run_train_bench(
     presets: list[str],
     content_losses: list[str],
+    *,
     crop_size: int = 128,
     batch_size: int = 4,
     repeats: int = 10,
@@ -86,12 +86,8 @@ def run_train_bench(
                 trainer = Trainer(config, Path(tmp), data=data)
                 params = sum(count_params(m) for m in trainer.nets.modules().values())
 
-                def step(trainer: Trainer = trainer) -> None:
-                    trainer.train_step(seed_step(trainer.config.seed, trainer.step))
-                    trainer.step += 1
-
                 reset_peak()
-                timing = time_call(step, repeats, max_seconds)
+                timing = time_call(trainer.one_step, repeats, max_seconds)
                 peak = peak_rss_mib()
             rows.append(
                 TrainRow(

@@ -101,7 +101,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from styleforge.bench.training import run_train_bench
 
         losses = comma_list(args.content_losses, str)
-        rows = run_train_bench(presets, losses, args.crop_size, args.batch_size, **common)
+        rows = run_train_bench(
+            presets, losses, crop_size=args.crop_size, batch_size=args.batch_size, **common
+        )
     else:
         from styleforge.bench.inference import run_inference_bench
 

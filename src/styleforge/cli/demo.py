@@ -40,7 +40,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     steps = DEMO_STEPS if args.steps is None else args.steps
     if minutes <= 0 or steps <= 0:
         raise StyleforgeError("--minutes and --steps must be positive")
-    result = run_demo(Path(args.out), minutes, steps, args.preset, args.seed, args.overwrite)
+    result = run_demo(
+        Path(args.out),
+        minutes=minutes,
+        steps=steps,
+        preset=args.preset,
+        seed=args.seed,
+        overwrite=args.overwrite,
+    )
     m, i, t = result.style, result.identity_style, result.truth_style
     print(f"model: {result.model} ({result.steps} steps, {result.train_seconds / 60:.1f} min)")
     print("held-out photos     probe share  SSIM to truth  SSIM gap closed  content")

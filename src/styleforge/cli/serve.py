@@ -61,5 +61,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         queue=args.queue,
         max_variants=args.max_variants,
     )
-    serve(Path(args.models), args.host, args.port, limits, args.device, args.cache, args.tile)
+    serve(
+        Path(args.models),
+        host=args.host,
+        port=args.port,
+        limits=limits,
+        device=args.device,
+        cache_size=args.cache,
+        tile=args.tile,
+    )
     return 0

@@ -184,6 +184,7 @@ def run_evaluation(
     models: list[Path],
     content: Path,
     out: Path,
+    *,
     reference: Path | None = None,
     style: Path | None = None,
     inception_weights: Path | None = None,

@@ -47,6 +47,7 @@ class BaseStylizer:
         self,
         style: str | int | None = None,
         seed: int = 0,
+        *,
         truncation: float = 1.0,
         noise_scale: float = 1.0,
         mix: dict[str, float] | None = None,

@@ -59,6 +59,7 @@ class OnnxStylizer(BaseStylizer):
         self,
         style: str | int | None = None,
         seed: int = 0,
+        *,
         truncation: float = 1.0,
         noise_scale: float = 1.0,
         mix: dict[str, float] | None = None,

@@ -21,6 +21,7 @@ from styleforge.errors import ModelFileError, StyleforgeError
 from styleforge.inference.backend import BaseStylizer, pad_to_multiple
 from styleforge.inference.fastpath import autocast, prepare, resolve_precision, to_layout
 from styleforge.inference.tiling import (
+    TileLayout,
     exact_image_stats,
     image_stats,
     shared_instance_norm,
@@ -85,6 +86,7 @@ class Stylizer(BaseStylizer):
         self,
         style: str | int | None = None,
         seed: int = 0,
+        *,
         truncation: float = 1.0,
         noise_scale: float = 1.0,
         mix: dict[str, float] | None = None,
@@ -134,11 +136,11 @@ class Stylizer(BaseStylizer):
         whole image (`tiling`): exact by default, or one approximate pass with `tile_exact`
         off. The uncompiled network runs here: its norm layers are swapped meanwhile."""
         forward = partial(self._run, codes=code, net=self.net)
-        args = (x, self.tile, self.tile_overlap, self.config.model.size_multiple)
+        layout = TileLayout(self.tile, self.tile_overlap, self.config.model.size_multiple)
         find = exact_image_stats if self.tile_exact else image_stats
-        stats = find(self.net, forward, *args)
+        stats = find(self.net, forward, x, layout)
         with shared_instance_norm(self.net, stats):
-            return stylize_tiled(forward, *args)
+            return stylize_tiled(forward, x, layout)
 
 
 def open_stylizer(path: str | os.PathLike, device: str = "auto", **options: Any) -> BaseStylizer:

@@ -26,6 +26,16 @@ from torch import nn
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
+@dataclass(frozen=True)
+class TileLayout:
+    """How an image is cut: tiles of `tile` pixels overlapping by at least `overlap`, starting
+    on multiples of `multiple` (the generator's size multiple)."""
+
+    tile: int
+    overlap: int
+    multiple: int
+
+
 def tile_starts(length: int, tile: int, overlap: int, multiple: int) -> list[int]:
     """Start offsets covering [0, length) with tiles of `tile` overlapping by >= `overlap`.
 
@@ -60,16 +70,15 @@ def ramp(size: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
     return weight
 
 
-def stylize_tiled(
-    forward: Forward, x: torch.Tensor, tile: int, overlap: int, multiple: int
-) -> torch.Tensor:
+def stylize_tiled(forward: Forward, x: torch.Tensor, layout: TileLayout) -> torch.Tensor:
     """Run `forward` on overlapping tiles of (1, 3, H, W) `x` and cross-fade the results.
 
-    H and W must be multiples of `multiple` (the caller pads); so must `tile`."""
+    H and W must be multiples of `layout.multiple` (the caller pads); so must its tile."""
     _, _, height, width = x.shape
+    overlap = layout.overlap
     out = torch.zeros(1, 3, height, width)
     total = torch.zeros(1, 1, height, width)
-    for t in tile_grid(height, width, tile, overlap, multiple):
+    for t in tile_grid(height, width, layout):
         wy = ramp(t.height, overlap, t.top == 0, t.top + t.height >= height)
         wx = ramp(t.width, overlap, t.left == 0, t.left + t.width >= width)
         weight = (wy[:, None] * wx[None, :])[None, None]
@@ -80,9 +89,10 @@ def stylize_tiled(
     return out / total
 
 
-def tile_grid(height: int, width: int, tile: int, overlap: int, multiple: int) -> list[Tile]:
+def tile_grid(height: int, width: int, layout: TileLayout) -> list[Tile]:
     """The tiles of an image, with their blending weights' edges and the part each owns."""
-    rows, cols = (tile_starts(n, tile, overlap, multiple) for n in (height, width))
+    tile = layout.tile
+    rows, cols = (tile_starts(n, tile, layout.overlap, layout.multiple) for n in (height, width))
     own_rows, own_cols = owned(rows, tile, height), owned(cols, tile, width)
     tiles = []
     for top, (own_top, own_bottom) in zip(rows, own_rows, strict=True):
@@ -119,9 +129,8 @@ def image_stats(
     net: nn.Module,
     forward: Forward,
     x: torch.Tensor,
-    tile: int,
-    overlap: int,
-    multiple: int,
+    layout: TileLayout,
+    *,
     stop_after: nn.Module | None = None,
     order: list[nn.Module] | None = None,
 ) -> Stats:
@@ -153,7 +162,7 @@ def image_stats(
 
     handles = [m.register_forward_hook(keep) for m in norms]
     try:
-        for t in tile_grid(*x.shape[2:], tile, overlap, multiple):
+        for t in tile_grid(*x.shape[2:], layout):
             top, bottom, left, right = t.own
             region[:] = [top / t.height, bottom / t.height, left / t.width, right / t.width]
             try:
@@ -171,7 +180,7 @@ def image_stats(
 
 
 def exact_image_stats(
-    net: nn.Module, forward: Forward, x: torch.Tensor, tile: int, overlap: int, multiple: int
+    net: nn.Module, forward: Forward, x: torch.Tensor, layout: TileLayout
 ) -> Stats:
     """The statistics the untiled image would give every norm layer, one layer per pass.
 
@@ -179,11 +188,11 @@ def exact_image_stats(
     layer k: exact up to the context tiles lack near their owned parts' edges. Costs about
     half a full pass per norm layer (the `lite` generator has 13)."""
     order: list[nn.Module] = []
-    first = image_stats(net, forward, x, tile, overlap, multiple, order=order)
+    first = image_stats(net, forward, x, layout, order=order)
     stats = {order[0]: first[order[0]]}
     for module in order[1:]:
         with shared_instance_norm(net, stats):
-            found = image_stats(net, forward, x, tile, overlap, multiple, stop_after=module)
+            found = image_stats(net, forward, x, layout, stop_after=module)
         stats[module] = found[module]
     return stats
 

@@ -175,6 +175,7 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
         image: Annotated[
             UploadFile, File(description="the photo: PNG, JPEG, WebP, BMP, GIF or TIFF")
         ],
+        *,
         model: Annotated[
             str | None, Form(description="a name from /api/models; optional with one model")
         ] = None,
@@ -200,7 +201,14 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
 
         def job(deadline: Deadline) -> bytes:
             loaded = state.registry.load(entry)
-            return render(loaded, params, photo, ref, limits.max_pixels, deadline)
+            return render(
+                loaded,
+                params,
+                photo,
+                reference=ref,
+                max_pixels=limits.max_pixels,
+                deadline=deadline,
+            )
 
         start = time.perf_counter()
         body = await state.pool.run(job, limits.timeout_s)
@@ -347,6 +355,7 @@ class BodyLimitMiddleware:
 
 def serve(
     models: Path,
+    *,
     host: str = "127.0.0.1",
     port: int = 8000,
     limits: Limits | None = None,
@@ -357,7 +366,7 @@ def serve(
     """Run the app under uvicorn until interrupted (loopback only unless `host` says else)."""
     import uvicorn
 
-    app = create_app(models, limits, device, cache_size, tile)
+    app = create_app(models, limits, device=device, cache_size=cache_size, tile=tile)
     count = len(app.state.styleforge.registry.known())
     log.info("%d model(s) under %s; page at http://%s:%d/", count, models, host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -53,6 +53,7 @@ def render(
     model: LoadedModel,
     params: StylizeParams,
     photo: bytes,
+    *,
     reference: bytes | None,
     max_pixels: int,
     deadline: Deadline,

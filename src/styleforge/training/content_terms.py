@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from styleforge.config import OptimConfig
 from styleforge.losses import generator_loss
+from styleforge.training.batch import StepBatch
 from styleforge.training.networks import Networks, Wrapped, nce_layer_ids
 
 
@@ -23,20 +24,18 @@ class ContentTerms:
         self.optim, self.nets, self.w = optim, nets, wrapped
         self.nce_ids = nce_layer_ids(len(nets.net.generator.nce_channels), optim.nce_layers)
 
-    def __call__(
-        self,
-        content: torch.Tensor,
-        source: torch.Tensor,
-        style: torch.Tensor,
-        fake: torch.Tensor,
-        codes: torch.Tensor,
-        back_codes: torch.Tensor | None,
-        back_fake: torch.Tensor | None,
-        gen: torch.Generator,
-    ) -> dict[str, torch.Tensor]:
-        """The terms for one generator step: {name: weighted loss}. `source` is the content as
+    def __call__(self, b: StepBatch) -> dict[str, torch.Tensor]:
+        """The terms for one generator step: {name: weighted loss}. `b.source` is the content as
         the network starts from it (through the statistics transfer): what the output keeps."""
         opt, nets, w = self.optim, self.nets, self.w
+        content, source, style, fake, codes, gen = (
+            b.content,
+            b.source,
+            b.style,
+            b.fake,
+            b.codes,
+            b.gen,
+        )
         kind = opt.content_loss
         if kind == "identity":
             return {"pixel": opt.lambda_pixel * F.l1_loss(fake, source)}
@@ -59,12 +58,12 @@ class ContentTerms:
         if kind == "cycle":
             zeros = torch.zeros(content.shape[0], dtype=torch.long, device=content.device)
             nets.disc_back.requires_grad_(False)
-            adv_back = generator_loss(w.disc_back_fixed(back_fake, zeros), opt.gan_loss)
-            cycle = F.l1_loss(w.back_gen(fake, back_codes), content) + F.l1_loss(
-                w.gen(back_fake, codes), style
+            adv_back = generator_loss(w.disc_back_fixed(b.back_fake, zeros), opt.gan_loss)
+            cycle = F.l1_loss(w.back_gen(fake, b.back_codes), content) + F.l1_loss(
+                w.gen(b.back_fake, codes), style
             )
             identity = F.l1_loss(w.gen(style, codes), style) + F.l1_loss(
-                w.back_gen(content, back_codes), content
+                w.back_gen(content, b.back_codes), content
             )
             nets.disc_back.requires_grad_(True)
             return {
