@@ -25,6 +25,7 @@ def test_lite_is_under_3_gmacs_and_resnet9_is_cyclegans_size() -> None:
     assert 56e9 < resnet9 < 58e9
 
 
+@pytest.mark.slow
 def test_bench_json_tiny(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bench", "--json", "--sizes", "32", "--presets", "lite", "--backends", "fp32,onnx"]
     assert main([*argv, "--repeats", "2", "--threads", "1"]) == 0

@@ -17,6 +17,8 @@ from conftest import PHOTO_NAMES, real_photo, tiny_config
 from styleforge.inference.stylizer import Stylizer
 from styleforge.training.trainer import Trainer
 
+pytestmark = pytest.mark.slow  # end to end (training, export, processes): not in `make test-fast`
+
 TINTS = {"warm": (1.25, 0.9, 0.6), "cool": (0.6, 0.9, 1.25)}
 
 
@@ -53,11 +55,14 @@ def two_style_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Stylizer,
     config.batch_size = 4
     config.optim.lr = 1e-3  # a short run: 600 steps
     config.optim.diffaug = "off"  # colour is the whole style here; keep D's view of it exact
+    # noise variants are what these tests check: the diversity term asks for them, and at this
+    # toy size (8 channels, 48-pixel crops, lr 1e-3) PatchNCE keeps the content the structure
+    # term alone loses (luminance SSIM -0.05 after 600 steps without it)
+    config.optim.lambda_ds, config.optim.content_loss = 1.0, "nce"
     result = Trainer(config, root / "run").run()
     return Stylizer.load(result.model_path), style_images
 
 
-@pytest.mark.slow
 def test_each_style_gets_its_colours(two_style_model) -> None:
     stylizer, style_images = two_style_model
     photos = [real_photo(n, 64) for n in PHOTO_NAMES]
@@ -67,7 +72,6 @@ def test_each_style_gets_its_colours(two_style_model) -> None:
         assert np.linalg.norm(out - targets[style]) < np.linalg.norm(out - targets[other]), style
 
 
-@pytest.mark.slow
 def test_seeds_vary_the_output_and_keep_the_content(two_style_model) -> None:
     stylizer, _ = two_style_model
     photo = real_photo("chelsea", 64)
@@ -80,7 +84,6 @@ def test_seeds_vary_the_output_and_keep_the_content(two_style_model) -> None:
         assert luminance_ssim(out, photo) > 0.3
 
 
-@pytest.mark.slow
 def test_reference_image_moves_toward_its_style(two_style_model) -> None:
     stylizer, _ = two_style_model
     photo = real_photo("coffee", 64)
@@ -92,7 +95,6 @@ def test_reference_image_moves_toward_its_style(two_style_model) -> None:
     assert red_minus_blue[0] > red_minus_blue[1] + 5
 
 
-@pytest.mark.slow
 def test_mix_and_truncation(two_style_model) -> None:
     stylizer, _ = two_style_model
     photo = real_photo("astronaut", 64)

@@ -23,6 +23,8 @@ from styleforge.modelfile import STATE_FORMAT, read_file
 from styleforge.training import distributed
 from styleforge.training.trainer import Trainer, resume_trainer
 
+pytestmark = pytest.mark.slow  # end to end (training, export, processes): not in `make test-fast`
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

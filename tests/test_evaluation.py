@@ -93,6 +93,7 @@ def _crops(name: str, size: int = 160) -> list[np.ndarray]:
     return [img[:size, :size], img[:size, -size:], img[-size:, :size], img[-size:, -size:]]
 
 
+@pytest.mark.slow
 def test_fd_enl0_photos_are_closer_to_photos_than_to_cartoons(enl0: EfficientNetLite0) -> None:
     photos_a = [c for n in ("astronaut", "rocket", "coffee") for c in _crops(n)]
     photos_b = [c for n in ("chelsea", "motorcycle_left", "china") for c in _crops(n)]
@@ -180,6 +181,7 @@ def evaluated(eval_task: dict[str, Path]) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_evaluate_writes_report_and_metrics_for_several_models(
     eval_task: dict[str, Path], evaluated: Path
 ) -> None:
@@ -210,6 +212,7 @@ def test_evaluate_writes_report_and_metrics_for_several_models(
     assert Image.open(evaluated / "metrics.png").size[0] > 100
 
 
+@pytest.mark.slow
 def test_evaluate_refuses_to_replace_results_without_overwrite(
     eval_task: dict[str, Path], evaluated: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -226,6 +229,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 @pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian chromium not installed (.ci/run installs it)"
 )
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium_without_console_errors(evaluated: Path) -> None:
     from playwright.sync_api import sync_playwright
 

@@ -18,6 +18,8 @@ from styleforge.inference.onnx_backend import OnnxStylizer
 from styleforge.inference.stylizer import Stylizer, open_stylizer
 from styleforge.modelfile import save_model
 
+pytestmark = pytest.mark.slow  # end to end (training, export, processes): not in `make test-fast`
+
 TOLERANCE = 1e-3
 
 

@@ -24,10 +24,13 @@ def model_file(tmp_path: Path) -> Path:
     config.model.styles = ["ink", "paint"]
     torch.manual_seed(1)
     net = StyleNet(config.model)
-    # make the style modulation non-trivial so styles and seeds change the output
+    # make the style modulation non-trivial so styles and seeds change the output, and move
+    # the head and the texture gain off zero (the skip path starts as the identity)
     for block in net.generator.blocks:
         for norm in (block.norm1, block.norm2):
             torch.nn.init.normal_(norm.affine.weight, std=0.5)
+    torch.nn.init.normal_(net.generator.head.weight, std=0.05)
+    torch.nn.init.normal_(net.generator.detail.out.weight, std=0.05)
     path = tmp_path / "model.safetensors"
     save_model(path, net, config, {"step": 0})
     return path

@@ -32,6 +32,7 @@ def outputs() -> tuple[torch.Tensor, torch.Tensor]:
     return to_levels(whole.stylize_tensor(x, code)), to_levels(tiled.stylize_tensor(x, code))
 
 
+@pytest.mark.slow
 def test_tiled_matches_untiled(outputs) -> None:
     whole, tiled = outputs
     diff = (whole - tiled).abs()
@@ -39,6 +40,7 @@ def test_tiled_matches_untiled(outputs) -> None:
     assert diff.flatten().quantile(0.99).item() < P99_BOUND
 
 
+@pytest.mark.slow
 def test_no_visible_seams(outputs) -> None:
     whole, tiled = outputs
     borders = set()

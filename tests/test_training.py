@@ -26,6 +26,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return Stylizer.load(path).net.state_dict()
 
 
+@pytest.mark.slow
 def test_resume_is_exact(tmp_path: Path, photo_dirs) -> None:
     content, style = photo_dirs
     # bit-exact on the CPU; CUDA's fastest kernels (cuDNN, bf16 atomics) are not deterministic
@@ -189,6 +190,7 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_train_and_resume(tmp_path: Path, photo_dirs) -> None:
     content, style = photo_dirs
     run = tmp_path / "run"
@@ -203,6 +205,7 @@ def test_cli_train_and_resume(tmp_path: Path, photo_dirs) -> None:
     assert "5 steps" in more.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_ctrl_c_saves_and_exits_zero(tmp_path: Path, photo_dirs) -> None:
     content, style = photo_dirs
