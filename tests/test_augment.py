@@ -10,7 +10,7 @@ from styleforge.data.augment import Augmenter, pil_to_uint8, resize_shorter, rot
 
 def test_same_seed_same_crop() -> None:
     img = pil_to_uint8(real_photo("astronaut", 80))
-    aug = Augmenter(48, flip=True, rotate=10, color_jitter=0.2)
+    aug = Augmenter(48, flip=True, rotate=10, colour_jitter=0.2)
     a = aug(img, torch.Generator().manual_seed(3))
     b = aug(img, torch.Generator().manual_seed(3))
     c = aug(img, torch.Generator().manual_seed(4))

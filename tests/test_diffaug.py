@@ -53,7 +53,7 @@ def test_colour_only_policy_does_not_move_or_cut() -> None:
     out = diff_augment(
         x,
         torch.Generator().manual_seed(2),
-        policy=OptimConfig(diffaug_policy="color").diffaug_parts,
+        policy=OptimConfig(diffaug_policy="colour").diffaug_parts,
     )
     assert (out != 0).all()
     # a colour change is one affine map per image and channel mix: the ranks of the grey
@@ -66,7 +66,7 @@ def test_colour_only_policy_does_not_move_or_cut() -> None:
 
 
 def test_bad_policy_is_refused() -> None:
-    for bad in ("", "colour", "color,blur"):
-        with pytest.raises(StyleforgeError, match="choose one or more of color, translation"):
+    for bad in ("", "color", "colour,blur"):
+        with pytest.raises(StyleforgeError, match="choose one or more of colour, translation"):
             OptimConfig(diffaug_policy=bad).diffaug_parts  # noqa: B018
-    assert OptimConfig(diffaug_policy=" cutout , color").diffaug_parts == {"cutout", "color"}
+    assert OptimConfig(diffaug_policy=" cutout , colour").diffaug_parts == {"cutout", "colour"}

@@ -205,7 +205,7 @@ def test_two_process_checkpoint_resumes_in_one_process(
 def test_shares_of_the_global_batch_are_the_one_process_batch(photos) -> None:
     content, style = photos
     config = tiny_config(content, style)
-    config.data.rotate, config.data.color_jitter = 10.0, 0.2
+    config.data.rotate, config.data.colour_jitter = 10.0, 0.2
     data = TrainingData.load(config.data)
 
     def draw(sampler: BatchSampler) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

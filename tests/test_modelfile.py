@@ -115,6 +115,19 @@ def test_configs_saved_before_a_key_existed_keep_their_old_behaviour() -> None:
     assert "disc_input" not in raw["model"]  # the caller's dict is left as it was
 
 
+def test_keys_renamed_since_are_read_under_their_new_names() -> None:
+    from styleforge.config import TrainConfig
+    from styleforge.errors import StyleforgeError
+
+    raw = TrainConfig().to_dict()
+    raw["data"]["color_jitter"] = raw["data"].pop("colour_jitter") + 0.2
+    raw["optim"]["diffaug_policy"] = "color,cutout"
+    old = TrainConfig.from_saved(raw)
+    assert old.data.colour_jitter == 0.2 and old.optim.diffaug_parts == {"colour", "cutout"}
+    with pytest.raises(StyleforgeError, match="color_jitter \\(now data.colour_jitter\\)"):
+        TrainConfig.from_dict({"data": {"color_jitter": 0.1}})  # a user's file: told, not guessed
+
+
 def _saved_with(tmp_path: Path, section: str, key: str, value) -> Path:
     """A model file whose config holds an option styleforge has since removed."""
     from styleforge.modelfile import MODEL_FORMAT, write_file

@@ -156,8 +156,8 @@ def test_crop_larger_than_images_is_an_error(tmp_path: Path, photo_dirs) -> None
 
 def test_unknown_diffaug_policy_is_an_error(photo_dirs) -> None:
     config = tiny_config(*photo_dirs)
-    config.optim.diffaug_policy = "color,blur"
-    with pytest.raises(StyleforgeError, match="--diffaug-policy 'color,blur': choose one or"):
+    config.optim.diffaug_policy = "colour,blur"
+    with pytest.raises(StyleforgeError, match="--diffaug-policy 'colour,blur': choose one or"):
         config.validate()
 
 

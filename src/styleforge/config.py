@@ -17,10 +17,10 @@ import yaml
 from styleforge.atomic import atomic_write_bytes
 from styleforge.errors import StyleforgeError
 from styleforge.options import check_declared, coerce, fields_with_types, option
-from styleforge.saved_configs import upgrade_saved
+from styleforge.saved_configs import renamed_hint, upgrade_saved
 
 GAN_LOSSES = ("bce", "lsgan", "hinge")
-DIFFAUG_PARTS = ("color", "translation", "cutout")
+DIFFAUG_PARTS = ("colour", "translation", "cutout")
 CONTENT_LOSSES = ("nce", "cycle", "identity", "none")
 NORMS = ("instance", "batch", "none")
 DISC_INPUTS = ("rgb", "luma", "split")
@@ -141,7 +141,7 @@ class DataConfig:
     crop_size: int = option(128, "random crop side for training", minimum=1)
     flip: bool = option(True, "random horizontal flips")
     rotate: float = option(0.0, "random rotation up to DEG degrees", metavar="DEG", minimum=0)
-    color_jitter: float = option(
+    colour_jitter: float = option(
         0.0, "random brightness/contrast/saturation up to +-S", metavar="S", minimum=0
     )
     balance: bool = option(True, "draw styles evenly whatever their image counts")
@@ -352,7 +352,8 @@ def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
     types = {f.name: annotation for f, annotation in fields_with_types(cls)}
     unknown = sorted(set(raw) - set(types))
     if unknown:
-        raise StyleforgeError(f"unknown config key {where}{unknown[0]}")
+        hint = renamed_hint(where.rstrip("."), unknown[0])
+        raise StyleforgeError(f"unknown config key {where}{unknown[0]}{hint}")
     values = {}
     for name, value in raw.items():
         kind = types[name]

@@ -41,6 +41,11 @@ REMOVED_KEYS: dict[str, dict[str, Any]] = {
 }
 TRAINING_ONLY_SECTIONS = ("optim",)
 
+# Keys renamed since (one spelling, British, in flags and code): old name -> new name
+RENAMED_KEYS = {"data": {"color_jitter": "colour_jitter"}}
+# DiffAugment's colour part was spelt "color" in `diffaug_policy` before the rename
+RENAMED_POLICY_PARTS = {"color": "colour"}
+
 
 def upgrade_saved(raw: dict[str, Any], resuming: bool = False) -> dict[str, Any]:
     """A copy of a saved config's mapping in today's keys (the caller's dict is not changed)."""
@@ -49,8 +54,24 @@ def upgrade_saved(raw: dict[str, Any], resuming: bool = False) -> dict[str, Any]
         if isinstance(filled.get(section), dict):
             for key, value in keys.items():
                 filled[section].setdefault(key, value)
+    for section, names in RENAMED_KEYS.items():
+        values = filled.get(section)
+        if isinstance(values, dict):
+            for old, new in names.items():
+                if old in values:
+                    values.setdefault(new, values.pop(old))
+    optim = filled.get("optim")
+    if isinstance(optim, dict) and isinstance(optim.get("diffaug_policy"), str):
+        parts = [p.strip() for p in optim["diffaug_policy"].split(",")]
+        optim["diffaug_policy"] = ",".join(RENAMED_POLICY_PARTS.get(p, p) for p in parts)
     drop_removed_keys(filled, resuming)
     return filled
+
+
+def renamed_hint(section: str, key: str) -> str:
+    """' (now NEW)' for a key renamed since, '' otherwise: for the unknown-key error."""
+    new = RENAMED_KEYS.get(section, {}).get(key)
+    return f" (now {section}.{new})" if new else ""
 
 
 def drop_removed_keys(saved: dict[str, Any], resuming: bool) -> None:

@@ -60,12 +60,12 @@ class Augmenter:
     """Random crop, flip, small rotation and colour jitter of decoded uint8 images."""
 
     def __init__(
-        self, crop_size: int, flip: bool = True, rotate: float = 0.0, color_jitter: float = 0.0
+        self, crop_size: int, flip: bool = True, rotate: float = 0.0, colour_jitter: float = 0.0
     ):
         self.crop_size = crop_size
         self.flip = flip
         self.rotate = rotate
-        self.color_jitter = color_jitter
+        self.colour_jitter = colour_jitter
 
     def __call__(self, img: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """uint8 (3, H, W) with H, W >= crop -> float (3, crop, crop) in [-1, 1]."""
@@ -87,8 +87,8 @@ class Augmenter:
             params["angle"] = float(
                 torch.empty(()).uniform_(-self.rotate, self.rotate, generator=gen)
             )
-        if self.color_jitter > 0:
-            params["jitter"] = 1.0 + (torch.rand(3, generator=gen) * 2 - 1) * self.color_jitter
+        if self.colour_jitter > 0:
+            params["jitter"] = 1.0 + (torch.rand(3, generator=gen) * 2 - 1) * self.colour_jitter
         return params
 
     def apply(self, img: torch.Tensor, params: dict) -> torch.Tensor:

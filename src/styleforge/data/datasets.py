@@ -183,7 +183,7 @@ class BatchSampler:
         self.rank = rank
         self.world = world
         self.balance = cfg.balance
-        self.augment = Augmenter(cfg.crop_size, cfg.flip, cfg.rotate, cfg.color_jitter)
+        self.augment = Augmenter(cfg.crop_size, cfg.flip, cfg.rotate, cfg.colour_jitter)
         sizes = torch.tensor([len(s) for s in data.styles], dtype=torch.float64)
         self.style_weights = torch.ones_like(sizes) if self.balance else sizes
 

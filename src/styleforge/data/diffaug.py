@@ -45,7 +45,7 @@ def diff_augment(
     dx = torch.randint(-sw, sw + 1, (total,), generator=gen)[rows].tolist()
     cy = torch.randint(0, h, (total,), generator=gen)[rows]
     cx = torch.randint(0, w, (total,), generator=gen)[rows]
-    if "color" in policy:
+    if "colour" in policy:
         x = _colour(x, *colour)
     if "translation" in policy:
         x = _translate(x, dy, dx, sh, sw)
