@@ -206,7 +206,6 @@ def test_cli_train_and_resume(tmp_path: Path, photo_dirs) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_ctrl_c_saves_and_exits_zero(tmp_path: Path, photo_dirs) -> None:
     content, style = photo_dirs
     run = tmp_path / "run"
