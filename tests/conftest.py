@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import skimage.data
 import torch
 from PIL import Image
 
+from styleforge import atomic
 from styleforge.config import TrainConfig
 from styleforge.inference.stylizer import Stylizer
 from styleforge.models.stylenet import StyleNet
@@ -116,3 +119,18 @@ TINY_CLI = [
     "--log-every",
     "2",
 ]
+
+
+def temp_files(folder: Path) -> list[str]:
+    """Names of the temp files an atomic write leaves behind in `folder` (none, if it works)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def fail_os_call(monkeypatch: pytest.MonkeyPatch, where: str, code: int = errno.ENOSPC) -> None:
+    """Make the atomic writer's `os.<where>` fail with `code` (replace: the rename; fsync: the
+    data write): a disk full or a read-only folder, on demand."""
+
+    def broken(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(atomic.os, where, broken)

@@ -1,13 +1,10 @@
-"""Reliability: SIGKILL at any moment resumes, NaN/inf steps are skipped and rolled back, and a
-failed checkpoint or output write (disk full, read-only) keeps the previous files intact.
-
-See docs/reliability.md for the guarantee each test holds."""
+"""A run's state: SIGKILL at any moment resumes, NaN/inf steps are skipped and rolled back, and
+a failed checkpoint keeps the previous one intact (docs/reliability.md says what each holds)."""
 
 from __future__ import annotations
 
 import errno
 import logging
-import os
 import random
 import re
 import signal
@@ -19,9 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TINY_CLI, tiny_config
-from styleforge import atomic
-from styleforge.atomic import WriteError, atomic_write_bytes
+from conftest import TINY_CLI, fail_os_call, temp_files, tiny_config
+from styleforge.atomic import WriteError
 from styleforge.cli import main
 from styleforge.errors import StyleforgeError
 from styleforge.inference.stylizer import Stylizer
@@ -29,10 +25,6 @@ from styleforge.modelfile import STATE_FORMAT, read_file
 from styleforge.run_folder import MODEL_NAME, STATE_NAME
 from styleforge.training import state as state_module
 from styleforge.training.trainer import Trainer, resume_trainer
-
-
-def _temps(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
 def _state_step(run: Path) -> int:
@@ -44,7 +36,23 @@ def _all_finite(path: Path) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in Stylizer.load(path).net.state_dict().values())
 
 
-# ------------------------------------------------------------------------------ kill safety
+def _nan_at(steps: set[int], which: str = "g", kind: str = "loss"):
+    """A fault hook making the loss (or only its gradient) NaN once at each of `steps`."""
+    pending = set(steps)
+
+    def hook(step: int, part: str, loss: torch.Tensor) -> torch.Tensor:
+        if part != which or step not in pending:
+            return loss
+        pending.discard(step)
+        if kind == "loss":
+            return loss * float("nan")
+        loss = loss * 1.0
+        loss.register_hook(lambda grad: grad * float("inf"))  # finite loss, inf/NaN gradient
+        return loss
+
+    return hook
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_points_always_resumes(tmp_path: Path, photo_dirs) -> None:
     """At least 10 SIGKILLs at random moments (some in start-up, most while training and
@@ -102,7 +110,7 @@ def test_sigkill_at_random_points_always_resumes(tmp_path: Path, photo_dirs) -> 
     assert f"at step {last_checkpoint}" in done.stderr
     assert _state_step(run) == end
     assert _all_finite(run / MODEL_NAME)
-    assert _temps(run) == [] and _temps(run / "samples") == []
+    assert temp_files(run) == [] and temp_files(run / "samples") == []
 
 
 def test_resume_before_the_first_checkpoint_starts_over(tmp_path: Path, photo_dirs) -> None:
@@ -130,24 +138,6 @@ def test_stale_temp_files_are_removed_on_start(tmp_path: Path, photo_dirs) -> No
     trainer.run()
     assert not any(p.exists() for p in stale)
     assert keep.read_text() == "mine"
-
-
-# ------------------------------------------------------------------------------ divergence
-def _nan_at(steps: set[int], which: str = "g", kind: str = "loss"):
-    """A fault hook making the loss (or only its gradient) NaN once at each of `steps`."""
-    pending = set(steps)
-
-    def hook(step: int, part: str, loss: torch.Tensor) -> torch.Tensor:
-        if part != which or step not in pending:
-            return loss
-        pending.discard(step)
-        if kind == "loss":
-            return loss * float("nan")
-        loss = loss * 1.0
-        loss.register_hook(lambda grad: grad * float("inf"))  # finite loss, inf/NaN gradient
-        return loss
-
-    return hook
 
 
 @pytest.mark.parametrize(("which", "kind"), [("g", "loss"), ("d", "loss"), ("g", "grad")])
@@ -222,16 +212,6 @@ def test_max_bad_steps_option(tmp_path: Path, photo_dirs, capsys) -> None:
     assert resume_trainer(tmp_path / "b").config.max_bad_steps == 2
 
 
-# ------------------------------------------------------------------------------ failed writes
-def _fail(monkeypatch, where: str, code: int = errno.ENOSPC) -> None:
-    """Make the atomic writer's `where` (replace: the rename; fsync: the data write) fail."""
-
-    def broken(*args, **kwargs):
-        raise OSError(code, os.strerror(code))
-
-    monkeypatch.setattr(atomic.os, where, broken)
-
-
 @pytest.mark.parametrize("where", ["replace", "fsync"])
 def test_disk_full_during_checkpoint_keeps_the_previous_one(
     tmp_path: Path, photo_dirs, monkeypatch, caplog, where: str
@@ -241,13 +221,13 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(
     trainer.run(stop_at=4)
     run = trainer.run_dir
     saved = {name: (run / name).read_bytes() for name in (MODEL_NAME, STATE_NAME)}
-    _fail(monkeypatch, where)
+    fail_os_call(monkeypatch, where)
     with caplog.at_level(logging.ERROR), pytest.raises(WriteError) as info:
         trainer.run()  # periodic saves at 6 and 8 fail (logged), the final one raises
     assert "no space left on the device" in str(info.value)
     assert "checkpoint at step 6 not written; training goes on" in caplog.text
     assert {name: (run / name).read_bytes() for name in saved} == saved
-    assert _temps(run) == []
+    assert temp_files(run) == []
     monkeypatch.undo()
     assert resume_trainer(run).step == 4 and _all_finite(run / MODEL_NAME)
 
@@ -259,35 +239,9 @@ def test_cli_reports_a_failed_checkpoint_in_one_line(
     run = tmp_path / "run"
     Trainer(tiny_config(content, style, steps=2), run).run()
     saved = (run / STATE_NAME).read_bytes()
-    _fail(monkeypatch, "replace", errno.EROFS)
+    fail_os_call(monkeypatch, "replace", errno.EROFS)
     assert main(["train", "--resume", str(run), "--steps", "3"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: cannot write") and "read-only" in err[-1]
     assert "Traceback" not in "\n".join(err)
     assert (run / STATE_NAME).read_bytes() == saved
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_run_folder(tmp_path: Path) -> None:
-    target = tmp_path / "ro" / "model.safetensors"
-    atomic_write_bytes(target, b"old")
-    target.parent.chmod(0o555)
-    try:
-        with pytest.raises(WriteError, match="not writable"):
-            atomic_write_bytes(target, b"new")
-    finally:
-        target.parent.chmod(0o755)
-    assert target.read_bytes() == b"old"
-
-
-def test_failed_write_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch) -> None:
-    target = tmp_path / "out.png"
-    atomic_write_bytes(target, b"old")
-    _fail(monkeypatch, "replace")
-    with pytest.raises(WriteError) as info:
-        atomic_write_bytes(target, b"new")
-    assert isinstance(info.value, OSError) and isinstance(info.value, StyleforgeError)
-    assert info.value.errno == errno.ENOSPC
-    assert target.read_bytes() == b"old" and _temps(tmp_path) == []
-    with pytest.raises(WriteError, match="cannot write"):
-        atomic_write_bytes(tmp_path / "out.png" / "inside.png", b"x")  # parent is a file

@@ -1,4 +1,5 @@
-"""Training: exact resume, every loss option, data layouts, and what a run folder holds."""
+"""The training loop end to end: exact resume, every loss option, data layouts, the run folder,
+Ctrl-C."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ from styleforge.training.trainer import Trainer, resume_trainer
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
     return Stylizer.load(path).net.state_dict()
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "styleforge", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
 
 
 @pytest.mark.slow
@@ -146,31 +157,6 @@ def test_style_subfolders_are_styles(tmp_path: Path, photo_dirs) -> None:
     assert Stylizer.load(result.model_path).styles == ["ink", "paint"]
 
 
-def test_crop_larger_than_images_is_an_error(tmp_path: Path, photo_dirs) -> None:
-    content, style = photo_dirs
-    config = tiny_config(content, style)
-    config.data.load_size, config.data.crop_size = 40, 48
-    with pytest.raises(StyleforgeError, match="--crop-size 48 is larger"):
-        config.validate()
-
-
-def test_unknown_diffaug_policy_is_an_error(photo_dirs) -> None:
-    config = tiny_config(*photo_dirs)
-    config.optim.diffaug_policy = "colour,blur"
-    with pytest.raises(StyleforgeError, match="--diffaug-policy 'colour,blur': choose one or"):
-        config.validate()
-
-
-def test_crop_too_small_for_the_discriminator_is_an_error(photo_dirs) -> None:
-    config = tiny_config(*photo_dirs)  # a 2-layer PatchGAN needs 16 pixels
-    config.data.load_size, config.data.crop_size = 16, 16
-    config.validate()
-    config.data.load_size, config.data.crop_size = 12, 12
-    config.model.n_down = 1
-    with pytest.raises(StyleforgeError, match="--crop-size 12 is too small for a 2-layer PatchGAN"):
-        config.validate()
-
-
 def test_empty_folder_is_an_error(tmp_path: Path, photo_dirs) -> None:
     _, style = photo_dirs
     empty = tmp_path / "empty"
@@ -178,16 +164,6 @@ def test_empty_folder_is_an_error(tmp_path: Path, photo_dirs) -> None:
     (empty / "bad.png").write_text("not an image")
     with pytest.raises(StyleforgeError, match="no usable content image"):
         Trainer(tiny_config(empty, style), tmp_path / "run")
-
-
-def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "styleforge", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kw,
-    )
 
 
 @pytest.mark.slow
