@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from styleforge import atomic
-from styleforge.config import TrainConfig
+from styleforge.config import ModelConfig, TrainConfig, apply_preset
 from styleforge.inference.stylizer import Stylizer
 from styleforge.models.stylenet import StyleNet
 
@@ -134,3 +134,12 @@ def fail_os_call(monkeypatch: pytest.MonkeyPatch, where: str, code: int = errno.
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(atomic.os, where, broken)
+
+
+def preset(name: str, **overrides) -> ModelConfig:
+    """A preset's ModelConfig with some fields changed: the networks' tests build from it."""
+    cfg = ModelConfig()
+    apply_preset(cfg, name)
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return cfg

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from styleforge.config import ModelConfig, apply_preset
+from conftest import preset
 from styleforge.models.discriminator import PatchDiscriminator
 from styleforge.models.pretrained import frozen_features
-
-
-def preset(name: str, **overrides) -> ModelConfig:
-    cfg = ModelConfig()
-    apply_preset(cfg, name)
-    for key, value in overrides.items():
-        setattr(cfg, key, value)
-    return cfg
 
 
 def test_discriminator_reads_each_style_head() -> None:

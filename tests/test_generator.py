@@ -8,19 +8,12 @@ import skimage.data
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from styleforge.config import ModelConfig, apply_preset
+from conftest import preset
+from styleforge.config import ModelConfig
 from styleforge.models.discriminator import PatchDiscriminator
 from styleforge.models.filters import guided_base
 from styleforge.models.generator import Generator
 from styleforge.models.stylenet import StyleNet
-
-
-def preset(name: str, **overrides) -> ModelConfig:
-    cfg = ModelConfig()
-    apply_preset(cfg, name)
-    for key, value in overrides.items():
-        setattr(cfg, key, value)
-    return cfg
 
 
 def generator_macs(cfg: ModelConfig, size: int = 256) -> float:
