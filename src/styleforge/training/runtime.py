@@ -17,6 +17,7 @@ from torch import nn
 
 from styleforge.config import TrainConfig
 from styleforge.device import set_threads
+from styleforge.inference.fastpath import autocast, to_layout
 from styleforge.training import distributed
 from styleforge.training.networks import Networks, Wrapped
 
@@ -52,15 +53,10 @@ class Runtime:
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast for the forward passes (no gradient scaling needed for bf16)."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.device, self.precision)
 
     def to_device(self, images: torch.Tensor) -> torch.Tensor:
-        images = images.to(self.device, non_blocking=True)
-        if self.channels_last:
-            return images.contiguous(memory_format=torch.channels_last)
-        return images
+        return to_layout(images.to(self.device, non_blocking=True), self.channels_last)
 
     def place(self, nets: Networks) -> None:
         """Lay the networks out for this device and make batch norm global across ranks."""
