@@ -1,4 +1,5 @@
-"""Shared fixtures: small real photos (scikit-image's) and a tiny, fast training config."""
+"""Shared fixtures and helpers: small real photos (scikit-image's), a tiny, fast training config
+and the small models and runs that several test files use."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PIL import Image
 from styleforge import atomic
 from styleforge.config import ModelConfig, TrainConfig, apply_preset
 from styleforge.inference.stylizer import Stylizer
+from styleforge.modelfile import save_model
 from styleforge.models.stylenet import StyleNet
 
 PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket")
@@ -143,3 +145,22 @@ def preset(name: str, **overrides) -> ModelConfig:
     for key, value in overrides.items():
         setattr(cfg, key, value)
     return cfg
+
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    """A saved tiny model with styles "ink" and "paint" (test_stylizer's and test_files')."""
+    config = tiny_config()
+    config.model.styles = ["ink", "paint"]
+    torch.manual_seed(1)
+    net = StyleNet(config.model)
+    # make the style modulation non-trivial so styles and seeds change the output, and move
+    # the head and the texture gain off zero (the skip path starts as the identity)
+    for block in net.generator.blocks:
+        for norm in (block.norm1, block.norm2):
+            torch.nn.init.normal_(norm.affine.weight, std=0.5)
+    torch.nn.init.normal_(net.generator.head.weight, std=0.05)
+    torch.nn.init.normal_(net.generator.detail.out.weight, std=0.05)
+    path = tmp_path / "model.safetensors"
+    save_model(path, net, config, {"step": 0})
+    return path
