@@ -164,3 +164,23 @@ def model_file(tmp_path: Path) -> Path:
     path = tmp_path / "model.safetensors"
     save_model(path, net, config, {"step": 0})
     return path
+
+
+@pytest.fixture(scope="module")
+def stylizer() -> Stylizer:
+    """A tiny two-style model with every part the ONNX export must handle (the export's and
+    the ONNX backend's tests)."""
+    config = tiny_config()
+    config.model.styles = ["ink", "paint"]
+    config.model.skip = True  # the skip path (atanh) must export too
+    config.model.local_affine = 8  # and the per-region transforms
+    config.model.detail_radius = 2  # and the texture gain
+    torch.manual_seed(2)
+    net = with_statistics_transfer(config)  # and the statistics transfer
+    for block in net.generator.blocks:
+        for norm in (block.norm1, block.norm2):
+            torch.nn.init.normal_(norm.affine.weight, std=0.5)
+    torch.nn.init.normal_(net.generator.head.weight, std=0.05)
+    torch.nn.init.normal_(net.generator.local_affine.out.weight, std=0.05)
+    torch.nn.init.normal_(net.generator.detail.out.weight, std=0.05)
+    return Stylizer(net, config, torch.device("cpu"))
