@@ -14,10 +14,14 @@ import torch
 from PIL import Image
 
 from styleforge import atomic
+from styleforge.cli import main
 from styleforge.config import ModelConfig, TrainConfig, apply_preset
+from styleforge.data.procedural import cartoon
 from styleforge.inference.stylizer import Stylizer
 from styleforge.modelfile import save_model
+from styleforge.models.pretrained import EfficientNetLite0
 from styleforge.models.stylenet import StyleNet
+from styleforge.training.trainer import Trainer
 
 PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket")
 
@@ -184,3 +188,53 @@ def stylizer() -> Stylizer:
     torch.nn.init.normal_(net.generator.local_affine.out.weight, std=0.05)
     torch.nn.init.normal_(net.generator.detail.out.weight, std=0.05)
     return Stylizer(net, config, torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def enl0() -> EfficientNetLite0:
+    """The EfficientNet-Lite0 feature network (the distances' and content scores' tests)."""
+    torch.set_num_threads(1)
+    return EfficientNetLite0()
+
+
+@pytest.fixture(scope="session")
+def eval_task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two briefly trained tiny models, test photos, their cartoon truth and a style set."""
+    root = tmp_path_factory.mktemp("eval")
+    content, style, test, truth, styles = (
+        root / name for name in ("content", "style", "test", "truth", "styles")
+    )
+    for folder in (content, style, test, truth, styles):
+        folder.mkdir()
+    for name in ("astronaut", "chelsea"):
+        real_photo(name).save(content / f"{name}.png")
+    for name in ("coffee", "rocket"):
+        posterise(real_photo(name)).save(style / f"{name}.png")
+    models = []
+    for seed in (0, 1):
+        Trainer(tiny_config(content, style, steps=3, seed=seed), root / f"run{seed}").run()
+        models.append(root / f"run{seed}" / "model.safetensors")
+    for name in ("coffee", "rocket"):
+        img = real_photo(name, 72)
+        img.save(test / f"{name}.png")
+        Image.fromarray(cartoon(np.asarray(img))).save(truth / f"{name}.jpg")
+    for name in ("astronaut", "chelsea", "camera"):
+        img = np.asarray(real_photo(name, 72).convert("RGB"))
+        Image.fromarray(cartoon(img)).save(styles / f"{name}.png")
+    return {"models": models, "test": test, "truth": truth, "styles": styles, "root": root}
+
+
+def _evaluate_argv(task: dict[str, Path], out: Path) -> list[str]:
+    return [
+        "evaluate", *map(str, task["models"]), "--content", str(task["test"]),
+        "--reference", str(task["truth"]), "--style", str(task["styles"]), "-o", str(out),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def evaluated(eval_task: dict[str, Path]) -> Path:
+    """`evaluate` run once on `eval_task` for the evaluate and report tests (per session: the
+    models train once)."""
+    out = eval_task["root"] / "eval"
+    assert main(_evaluate_argv(eval_task, out)) == 0
+    return out
