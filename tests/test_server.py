@@ -77,7 +77,8 @@ def assert_json_error(response, status: int, code: str, words: str) -> None:
 
 
 def test_health_and_model_listing(client: TestClient) -> None:
-    assert client.get("/healthz").json()["status"] == "ok"
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["device"] == "cpu"
     body = client.get("/api/models").json()
     assert [m["name"] for m in body["models"]] == ["team/copy", "toon"]
     assert all(m["styles"] == list(STYLES) for m in body["models"])
@@ -316,3 +317,8 @@ def test_decode_rgb_checks_content_and_pixels() -> None:
 def test_serve_command_reports_a_missing_folder(tmp_path: Path, capsys) -> None:
     assert main(["serve", "--models", str(tmp_path / "missing")]) == 1
     assert "error: --models folder" in capsys.readouterr().err
+
+
+def test_serve_command_reports_a_bad_device_before_listening(tmp_path: Path, capsys) -> None:
+    assert main(["serve", "--models", str(tmp_path), "--device", "tpu9"]) == 1
+    assert "error: unknown device 'tpu9'" in capsys.readouterr().err

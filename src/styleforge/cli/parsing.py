@@ -14,6 +14,13 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    """`--device`, worded once for the commands that take it as a flag (`device.pick_device`)."""
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when present; default), cpu, cuda or cuda:N"
+    )
+
+
 def comma_list(text: str, kind: type) -> list:
     """`a,b,c` as a list of `kind` (positive where ints), with a one-line error otherwise."""
     try:

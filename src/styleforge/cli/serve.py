@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from styleforge.cli.parsing import add_device_option
 from styleforge.errors import StyleforgeError
 
 
@@ -19,7 +20,7 @@ def add_serve(sub: Any) -> None:
     p.add_argument("--models", required=True, metavar="DIR", help="folder searched for models")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    add_device_option(p)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
     p.add_argument("--workers", type=int, default=1, help="images stylized at once (default 1)")
     p.add_argument(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from styleforge.cli.parsing import add_device_option
 from styleforge.errors import StyleforgeError
 
 
@@ -43,7 +44,7 @@ def add_stylize(sub: Any) -> None:
     p.add_argument("--mix", metavar="A=W,B=W", help="blend style codes, e.g. ukiyoe=0.3,comic=0.7")
     p.add_argument("--ref", metavar="IMAGE", help="take the style code from a reference image")
     p.add_argument("--batch-size", type=int, default=4, help="images per batch (default 4)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    add_device_option(p)
     fast = p.add_argument_group("speed, large images and video")
     fast.add_argument(
         "--tile",

@@ -146,6 +146,7 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
             "status": "ok",
             "version": __version__,
             "models": len(state.registry.known()),
+            "device": state.registry.device,
             "admitted": state.pool.admitted,
             "capacity": state.pool.capacity,
         }

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from styleforge.device import pick_device
 from styleforge.errors import ModelFileError, StyleforgeError
 from styleforge.inference.stylizer import Stylizer
 from styleforge.modelfile import read_model_config
@@ -89,13 +90,14 @@ class ModelRegistry:
         tile: int = 1024,
         rescan_s: float = 1.0,
     ) -> None:
-        """`rescan_s`: unknown names rescan the folder at most this often."""
+        """`rescan_s`: unknown names rescan the folder at most this often. The device is
+        resolved here, so a bad `--device` stops the server at start, not its first request."""
         if not root.is_dir():
             raise StyleforgeError(f"--models folder {root} does not exist or is not a folder")
         if cache_size < 1:
             raise StyleforgeError("--cache must be at least 1")
         self.root = root
-        self.device = device
+        self.device = str(pick_device(device))
         self.cache_size = cache_size
         self.tile = tile
         self.rescan_s = rescan_s
