@@ -7,6 +7,8 @@
     GET  /docs          OpenAPI docs
 
 Every 4xx/5xx body is JSON: {"status": 415, "error": "unsupported_type", "message": "..."}.
+With a token (`auth.py`) every other path needs `Authorization: Bearer <token>`: the page, its
+files, /healthz and the docs hold no data and stay open, and the page asks for the token.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from styleforge.errors import (
     NotAnImageError,
     StyleforgeError,
 )
+from styleforge.server.auth import check_token, token_problem
 from styleforge.server.limits import (
     MB,
     Deadline,
@@ -73,6 +76,10 @@ STATIC = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
+PUBLIC_PATHS = frozenset(
+    {"/", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+PUBLIC_PREFIX = "/static/"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
@@ -97,8 +104,11 @@ def create_app(
     device: str = "auto",
     cache_size: int = 2,
     tile: int = 1024,
+    token: str | None = None,
 ) -> FastAPI:
-    """The app for the models under `models`; tests drive it directly with httpx."""
+    """The app for the models under `models`; tests drive it directly with httpx.
+
+    `token`: None serves everyone; a string asks every request off the public paths for it."""
     limits = limits or Limits()
     state = ServerState(
         ModelRegistry(Path(models), device, cache_size, tile),
@@ -120,6 +130,8 @@ def create_app(
     )
     app.state.styleforge = state
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_upload_bytes)
+    if token is not None:  # added last, so it runs first: no upload is read without the token
+        app.add_middleware(BearerTokenMiddleware, token=check_token(token, "the token"))
     for cls in ERRORS:
         app.add_exception_handler(cls, _known_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -224,7 +236,7 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
 
 def _error_docs() -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses, each listing its `error` codes."""
-    codes: dict[int, list[str]] = {413: ["too_large"]}
+    codes: dict[int, list[str]] = {401: ["unauthorized"], 413: ["too_large"]}
     for status, code in ERRORS.values():
         codes.setdefault(status, []).append(code)
     return {
@@ -292,6 +304,31 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "the server failed; its log has the details")
+
+
+# ---------------------------------------------------------------------------- bearer token
+def is_public(path: str) -> bool:
+    """Paths open without the token: the page, its files, liveness and the API docs."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX)
+
+
+class BearerTokenMiddleware:
+    """401 with `WWW-Authenticate: Bearer` for a request off the public paths that lacks the
+    token; the check comes before routing, so a new route is protected without asking."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], token: str):
+        self.app = app
+        self.token = token.encode("ascii")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not is_public(scope["path"]):
+            header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            problem = token_problem(header, self.token)
+            if problem is not None:
+                headers = {"WWW-Authenticate": "Bearer"}
+                await error_response(401, "unauthorized", problem, headers)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 # ---------------------------------------------------------------------------- request size
@@ -363,14 +400,17 @@ def serve(
     device: str = "auto",
     cache_size: int = 2,
     tile: int = 1024,
+    token: str | None = None,
 ) -> None:
     """Run the app under uvicorn until interrupted (loopback only unless `host` says else)."""
     import uvicorn
 
-    app = create_app(models, limits, device=device, cache_size=cache_size, tile=tile)
+    app = create_app(models, limits, device=device, cache_size=cache_size, tile=tile, token=token)
     count = len(app.state.styleforge.registry.known())
     log.info("%d model(s) under %s; page at http://%s:%d/", count, models, host, port)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if token is not None:
+        log.info("API calls need the bearer token; the page asks for it")
+    elif host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: anyone who can reach this port can use it", host)
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
     uvicorn.run(app, host=host, port=port, log_level=level, server_header=False)
