@@ -1,10 +1,41 @@
 // styleforge page: one request per photo and variant, sent one at a time, with progress.
 // It only calls the public API (/api/models, /api/stylize), so it shows what programs get.
+// A server started with a token answers 401 until the page sends it: the page asks once and
+// keeps it in sessionStorage (this tab only), and sends it as a header, never in a URL.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const state = { models: [], limits: null, photos: [], busy: false, urls: [] };
 const RETRIES = 3;
+const TOKEN_KEY = "styleforge-token";
+const HEADER_SAFE = /^[\x21-\x7E]+$/; // what a header carries as is; the server asks the same
+
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+// Show the token form; a token the server refused is forgotten.
+function askForToken(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("token-message").textContent = message;
+  $("token-form").hidden = false;
+  $("token").focus();
+  setStatus("This server needs an access token.", true);
+}
+
+function useToken(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (!HEADER_SAFE.test(token)) {
+    $("token-message").textContent = "A token is printable ASCII without spaces.";
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("token").value = "";
+  $("token-form").hidden = true;
+  loadModels();
+}
 
 function setStatus(text, bad = false) {
   $("status").textContent = text;
@@ -18,9 +49,15 @@ function objectUrl(blob) {
 }
 
 async function loadModels() {
+  const hadToken = sessionStorage.getItem(TOKEN_KEY) !== null;
   let body;
   try {
-    const response = await fetch("/api/models");
+    const response = await fetch("/api/models", { headers: authHeaders() });
+    if (response.status === 401) {
+      askForToken(hadToken ? "That token was not accepted; check it and enter it again."
+        : "Enter the token from whoever runs this server.");
+      return;
+    }
     body = await response.json();
     if (!response.ok) throw new Error(body.message || response.statusText);
   } catch (err) {
@@ -90,6 +127,7 @@ function post(form, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/stylize");
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
     xhr.responseType = "blob";
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.upload.onload = () => onProgress(null);
@@ -140,6 +178,7 @@ async function stylizeOne(task) {
       await new Promise((r) => setTimeout(r, wait * 1000));
       continue;
     }
+    if (xhr.status === 401) askForToken("The server no longer accepts the token; enter it again.");
     if (xhr.status !== 200) return fail(figure, await errorMessage(xhr));
     return show(figure, xhr, fields, photo, (performance.now() - started) / 1000);
   }
@@ -247,6 +286,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("strength-value").textContent = Number(e.target.value).toFixed(2);
   });
   $("controls").addEventListener("submit", run);
+  $("token-form").addEventListener("submit", useToken);
   $("clear").addEventListener("click", clearResults);
   wireDrop();
   loadModels();
