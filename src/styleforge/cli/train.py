@@ -64,6 +64,7 @@ def full_help(prog: str) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from styleforge.config import TrainConfig, apply_preset
+    from styleforge.device import pick_device
     from styleforge.run_folder import MODEL_NAME, STATE_NAME
     from styleforge.training.distributed import is_main_process
     from styleforge.training.trainer import Trainer, resume_trainer
@@ -88,6 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             config.steps = None
         apply_config_options(args, config, skip=lambda name: name == "preset")
         config.validate()
+        pick_device(config.device)  # not there: an error before anything is written
         if is_main_process():  # under torchrun, rank 0 alone writes files
             out.mkdir(parents=True, exist_ok=True)
             config.save_yaml(out / "config.yaml")
