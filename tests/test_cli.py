@@ -184,3 +184,26 @@ def test_a_missing_device_is_one_error_line_before_any_work(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --device cuda asked for, but no CUDA device is available"], err
     assert not out.exists()
+
+
+def test_train_is_the_python_api(
+    tmp_path: Path, photo_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`styleforge train` builds the config from its flags and calls `styleforge.train`: the
+    same code path as a script."""
+    from styleforge.training import api
+
+    calls = []
+
+    def record(config, out, **options):
+        calls.append((config, out, options))
+        return api.TrainResult(Path(out), Path(out) / "model.safetensors", 3, 1.0, False)
+
+    monkeypatch.setattr(api, "train", record)
+    content, style = photo_dirs
+    argv = ["train", "--content", str(content), "--style", str(style), "--out", str(tmp_path)]
+    assert main([*argv, "--steps", "3", "--preset", "base", "--device", "cpu"]) == 0
+    ((config, out, options),) = calls
+    assert out == str(tmp_path) and options == {"overwrite": False}
+    assert config.steps == 3 and config.device == "cpu" and config.data.content == str(content)
+    assert config.model.preset == "base" and config.model.ngf == 32  # the preset's shape

@@ -26,7 +26,7 @@ from styleforge.evaluation.style_task import StyleScores, StyleTask, TaskScorer
 from styleforge.inference.stylizer import Stylizer
 from styleforge.models.pretrained import EfficientNetLite0
 from styleforge.run_folder import LOSS_PLOT_NAME
-from styleforge.training.trainer import Trainer
+from styleforge.training.api import train
 
 log = logging.getLogger(__name__)
 MARKER = "demo.json"
@@ -119,7 +119,7 @@ def run_demo(
     data = build_demo_data(out / "data")
     config = demo_config(out / "data", steps, minutes, preset, seed, str(where))
     log.info("training the %s preset for %d steps (at most %.1f minutes)", preset, steps, minutes)
-    trained = Trainer(config, out).run()
+    trained = train(config, out)
     scores = score_paired(
         Stylizer.load(trained.model_path, where), data.test, data.truth, out / "test_stylized"
     )
