@@ -15,7 +15,7 @@ from styleforge.cli import main
 @pytest.mark.slow
 def test_bench_json_tiny(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bench", "--json", "--sizes", "32", "--presets", "lite", "--backends", "fp32,onnx"]
-    assert main([*argv, "--repeats", "2", "--threads", "1"]) == 0
+    assert main([*argv, "--repeats", "2", "--threads", "1", "--device", "cpu"]) == 0  # onnx: CPU
     report = json.loads(capsys.readouterr().out)
     assert report["kind"] == "inference" and report["machine"]["threads"] == 1
     rows = {(r["preset"], r["backend"]): r for r in report["rows"]}
@@ -28,8 +28,11 @@ def test_bench_json_tiny(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_bench_train_json_tiny(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bench", "--train", "--json", "--presets", "lite", "--content-losses", "nce"]
-    assert main([*argv, "--crop-size", "32", "--batch-size", "1", "--repeats", "1"]) == 0
-    row = json.loads(capsys.readouterr().out)["rows"][0]
+    argv += ["--crop-size", "32", "--batch-size", "1", "--repeats", "1", "--device", "cpu"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["machine"]["device"] == "cpu"  # what the rows were measured on
+    row = report["rows"][0]
     assert row["preset"] == "lite" and row["content_loss"] == "nce"
     assert row["iterations_per_s"] > 0 and row["peak_rss_mib"] > 0
 

@@ -132,3 +132,78 @@ def test_data_check_names_bad_files(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "styles/ink: 1 images loaded" in proc.stdout
     assert "styles/oil: 1 images loaded, 1 skipped" in proc.stdout and "broken.jpg" in proc.stdout
+
+
+# the smallest arguments each command parses with (no file is read while parsing)
+DEVICE_COMMANDS = {
+    "train": ["train", "--content", "c", "--style", "s", "--out", "X"],
+    "stylize": ["stylize", "MODEL", "a.png", "-o", "X"],
+    "export": ["export", "MODEL", "-o", "X/model.onnx"],
+    "evaluate": ["evaluate", "MODEL", "--content", "c", "--style", "s", "-o", "X"],
+    "bench": ["bench", "--json"],
+    "demo": ["demo", "--out", "X"],
+}
+
+
+@pytest.mark.parametrize("command", DEVICE_COMMANDS)
+def test_device_parses_on_every_command(command: str) -> None:
+    argv = DEVICE_COMMANDS[command]
+    parser = build_parser()
+    assert parser.parse_args([*argv, "--device", "mps"]).device == "mps"
+    default = parser.parse_args(argv).device
+    assert default == ("auto" if command != "train" else None)  # train: the config's, auto
+
+
+def test_device_has_one_help_on_every_command() -> None:
+    from styleforge.device import DEVICE_HELP
+
+    commands = dict(_subparsers(build_parser()))
+    for command in DEVICE_COMMANDS:
+        (action,) = [a for a in commands[(command,)]._actions if "--device" in a.option_strings]
+        assert action.help.startswith(f"{DEVICE_HELP} (default auto)"), command
+        assert action.metavar == "DEVICE"
+
+
+@pytest.mark.parametrize("command", DEVICE_COMMANDS)
+def test_a_missing_device_is_one_error_line_before_any_work(
+    command: str,
+    tmp_path: Path,
+    photo_dirs: tuple[Path, Path],
+    model_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "out"
+    content, style = photo_dirs
+    names = {"X": str(out), "MODEL": str(model_file), "c": str(content), "s": str(style)}
+    argv = [names.get(a, a.replace("X/", f"{out}/")) for a in DEVICE_COMMANDS[command]]
+    assert main([*argv, "--device", "cuda"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --device cuda asked for, but no CUDA device is available"], err
+    assert not out.exists()
+
+
+def test_train_is_the_python_api(
+    tmp_path: Path, photo_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`styleforge train` builds the config from its flags and calls `styleforge.train`: the
+    same code path as a script."""
+    from styleforge.training import api
+
+    calls = []
+
+    def record(config, out, **options):
+        calls.append((config, out, options))
+        return api.TrainResult(Path(out), Path(out) / "model.safetensors", 3, 1.0, False)
+
+    monkeypatch.setattr(api, "train", record)
+    content, style = photo_dirs
+    argv = ["train", "--content", str(content), "--style", str(style), "--out", str(tmp_path)]
+    assert main([*argv, "--steps", "3", "--preset", "base", "--device", "cpu"]) == 0
+    ((config, out, options),) = calls
+    assert out == str(tmp_path) and options == {"overwrite": False}
+    assert config.steps == 3 and config.device == "cpu" and config.data.content == str(content)
+    assert config.model.preset == "base" and config.model.ngf == 32  # the preset's shape

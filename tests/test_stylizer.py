@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from conftest import real_photo
-from styleforge.inference.stylizer import Stylizer
+from styleforge.errors import StyleforgeError
+from styleforge.inference.stylizer import Stylizer, open_stylizer
 
 
 def test_odd_size_is_kept(model_file: Path) -> None:
@@ -46,3 +48,10 @@ def test_style_and_seed_change_the_output(model_file: Path) -> None:
     assert np.array_equal(a, np.asarray(stylizer(photo, style="ink", seed=0), dtype=float))
     assert np.abs(a - np.asarray(stylizer(photo, style="paint", seed=0), dtype=float)).mean() > 0.5
     assert np.abs(a - np.asarray(stylizer(photo, style="ink", seed=5), dtype=float)).mean() > 0.5
+
+
+def test_an_onnx_model_on_another_device_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnxruntime runs here on the CPU: asking for a GPU is an error, not a silent CPU run."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with pytest.raises(StyleforgeError, match="onnxruntime's CPU"):
+        open_stylizer("toon.onnx", device="cuda")

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from styleforge.atomic import atomic_write_bytes
+from styleforge.device import DEVICE_HELP, check_device_name
 from styleforge.errors import StyleforgeError
 from styleforge.options import check_declared, coerce, fields_with_types, option
 from styleforge.saved_configs import renamed_hint, upgrade_saved
@@ -241,7 +242,7 @@ class TrainConfig:
     )
     batch_size: int = option(4, "images per step (per process under torchrun)", minimum=1)
     seed: int = option(0, "random seed; the same seed gives the same model")
-    device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
+    device: str = option("auto", DEVICE_HELP, metavar="DEVICE")
     precision: str = option(
         "auto", "auto: bf16 autocast on CUDA, fp32 on the CPU", choices=PRECISIONS
     )
@@ -324,8 +325,7 @@ class TrainConfig:
             raise StyleforgeError(f"--ema-beta must be in [0, 1), got {o.ema_beta}")
         if not 0.0 <= o.decay_start <= 1.0:
             raise StyleforgeError(f"--decay-start must be in [0, 1], got {o.decay_start}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise StyleforgeError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        check_device_name(self.device)
         if not m.styles or len(set(m.styles)) != len(m.styles):
             raise StyleforgeError("style names must be unique and at least one")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from styleforge.config import TrainConfig, apply_preset
 from styleforge.data.demo import DEMO_SIZE, build_demo_data
 from styleforge.data.images import iter_image_files, load_rgb
+from styleforge.device import pick_device
 from styleforge.errors import StyleforgeError
 from styleforge.evaluation.metrics import PairedScores
 from styleforge.evaluation.paired import score_paired
@@ -25,7 +26,7 @@ from styleforge.evaluation.style_task import StyleScores, StyleTask, TaskScorer
 from styleforge.inference.stylizer import Stylizer
 from styleforge.models.pretrained import EfficientNetLite0
 from styleforge.run_folder import LOSS_PLOT_NAME
-from styleforge.training.trainer import Trainer
+from styleforge.training.api import train
 
 log = logging.getLogger(__name__)
 MARKER = "demo.json"
@@ -69,9 +70,11 @@ class DemoResult:
     report: str
 
 
-def demo_config(data_root: Path, steps: int, minutes: float, preset: str, seed: int) -> TrainConfig:
+def demo_config(
+    data_root: Path, steps: int, minutes: float, preset: str, seed: int, device: str = "auto"
+) -> TrainConfig:
     """The default recipe, with images at the demo's native scale and 128-pixel crops."""
-    config = TrainConfig(seed=seed, steps=steps, time_budget=minutes)
+    config = TrainConfig(seed=seed, steps=steps, time_budget=minutes, device=device)
     apply_preset(config.model, preset)
     config.data.content = str(data_root / "content")
     config.data.style = str(data_root / "style")
@@ -103,21 +106,25 @@ def run_demo(
     preset: str = "lite",
     seed: int = 0,
     overwrite: bool = False,
+    device: str = "auto",
 ) -> DemoResult:
+    """Build the data, train, stylize and score; training, stylizing and the feature network
+    run on `device` (a missing one fails before any work)."""
+    where = pick_device(device)
     out = Path(out)
     prepare_folder(out, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text(json.dumps({"status": "running"}))
     log.info("building the demo data set in %s", out / "data")
     data = build_demo_data(out / "data")
-    config = demo_config(out / "data", steps, minutes, preset, seed)
+    config = demo_config(out / "data", steps, minutes, preset, seed, str(where))
     log.info("training the %s preset for %d steps (at most %.1f minutes)", preset, steps, minutes)
-    trained = Trainer(config, out).run()
+    trained = train(config, out)
     scores = score_paired(
-        Stylizer.load(trained.model_path), data.test, data.truth, out / "test_stylized"
+        Stylizer.load(trained.model_path, where), data.test, data.truth, out / "test_stylized"
     )
     task = StyleTask("demo", data.content, data.style, data.test, data.truth)
-    scorer = TaskScorer(task, EfficientNetLite0("cpu"))
+    scorer = TaskScorer(task, EfficientNetLite0(where))
     references = scorer.references()
     outputs = {p.stem: load_rgb(p) for p in iter_image_files(out / "test_stylized")}
     style = scorer.score(outputs)

@@ -1,7 +1,9 @@
 """Inference benchmark: presets x sizes x backends, with the ResNet-9 fp32 ratio per size.
 
 Networks are randomly initialised (speed does not depend on the weights); the input is a real
-photo. Every case goes through the same `stylize_tensor` a user's call does (padding included).
+photo. Every case goes through the same `stylize_tensor` a user's call does (padding included,
+and the copy of the result back to the CPU, which waits for a GPU to finish), on the device
+asked for; the onnx backend is onnxruntime on the CPU, so it is timed only there.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from styleforge.config import ModelConfig, TrainConfig, apply_preset
 from styleforge.data.augment import pil_to_unit
 from styleforge.errors import StyleforgeError
 from styleforge.inference.backend import BaseStylizer
-from styleforge.inference.fastpath import cpu_has_bf16
+from styleforge.inference.fastpath import resolve_precision
 from styleforge.inference.stylizer import Stylizer
 from styleforge.models.stylenet import StyleNet
 
@@ -67,9 +69,10 @@ def preset_config(preset: str) -> TrainConfig:
 
 @contextmanager
 def backend_stylizer(
-    preset: str, backend: str, workdir: Path, threads: int
+    preset: str, backend: str, workdir: Path, threads: int, device: torch.device
 ) -> Iterator[BaseStylizer]:
-    """A stylizer of `preset` running on `backend` (ONNX: exported once per preset)."""
+    """A stylizer of `preset` running on `backend` on `device` (ONNX: exported once per preset,
+    run on the CPU)."""
     config = preset_config(preset)
     torch.manual_seed(0)
     net = StyleNet(config.model)
@@ -83,7 +86,7 @@ def backend_stylizer(
         yield OnnxStylizer.load(path, threads=threads)
         return
     precision = "bf16" if backend == "bf16" else "fp32"
-    yield Stylizer(net, config, torch.device("cpu"), precision, compile=backend == "compile")
+    yield Stylizer(net, config, device, precision, compile=backend == "compile")
 
 
 def run_inference_bench(
@@ -94,14 +97,20 @@ def run_inference_bench(
     repeats: int = 10,
     max_seconds: float = 10.0,
     threads: int = 1,
+    device: torch.device | None = None,
 ) -> list[InferenceRow]:
-    """Every preset x size x backend, plus the ResNet-9 fp32 reference at each size."""
+    """Every preset x size x backend on `device` (default the CPU), plus the ResNet-9 fp32
+    reference at each size."""
+    device = device or torch.device("cpu")
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise StyleforgeError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
-    if "bf16" in backends and not cpu_has_bf16():
-        log.warning("this CPU has no native bf16: the bf16 backend is left out")
+    if "bf16" in backends and resolve_precision("auto", device) != "bf16":
+        log.warning("no native bf16 on %s: the bf16 backend is left out", device)
         backends = [b for b in backends if b != "bf16"]
+    if "onnx" in backends and device.type != "cpu":
+        log.warning("the onnx backend runs on the CPU: left out on %s", device)
+        backends = [b for b in backends if b != "onnx"]
     rows: list[InferenceRow] = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
@@ -109,7 +118,7 @@ def run_inference_bench(
             cases = [REFERENCE] + [(p, b) for p in presets for b in backends if (p, b) != REFERENCE]
             for preset, backend in cases:
                 rows.append(
-                    _one(preset, backend, size, x, Path(tmp), repeats, max_seconds, threads)
+                    _one(preset, backend, size, x, Path(tmp), repeats, max_seconds, threads, device)
                 )
                 log.debug("%s", rows[-1])
             reference = rows[-len(cases)].median_ms
@@ -129,9 +138,10 @@ def _one(
     repeats: int,
     max_seconds: float,
     threads: int,
+    device: torch.device,
 ) -> InferenceRow:
     model: ModelConfig = preset_config(preset).model
-    with backend_stylizer(preset, backend, workdir, threads) as stylizer:
+    with backend_stylizer(preset, backend, workdir, threads, device) as stylizer:
         code = stylizer.style_code()
         reset_peak()
         timing = time_call(lambda: stylizer.stylize_tensor(x, code), repeats, max_seconds)

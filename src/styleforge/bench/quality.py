@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from styleforge.device import pick_device
 from styleforge.errors import StyleforgeError
 from styleforge.evaluation.style_measures import TRUSTED_PROBE
 from styleforge.evaluation.style_task import StyleScores, StyleTask, TaskScorer
@@ -103,15 +104,18 @@ def train_once(
     minutes: float,
     threads: int,
     seed: int,
+    device: str = "auto",
 ) -> Trained:
-    """One `styleforge train` process with a time budget; its own peak RSS via wait4."""
+    """One `styleforge train` process with a time budget on `device`; its own peak RSS via
+    wait4."""
     log_path = run_dir.with_suffix(".log")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable, "-m", "styleforge", "train",
         "--content", str(task.content), "--style", str(task.style), "--out", str(run_dir),
         "--overwrite", "--time-budget", str(minutes), "--steps", "1000000",
-        "--threads", str(threads), "--seed", str(seed), *DATA_OPTIONS, *shlex.split(options),
+        "--threads", str(threads), "--seed", str(seed), "--device", device, *DATA_OPTIONS,
+        *shlex.split(options),
     ]  # fmt: skip
     start = time.perf_counter()
     with open(log_path, "wb") as log:
@@ -140,8 +144,10 @@ def run_quality_bench(
     threads: int = 0,
     seed: int = 0,
     train: bool = True,
+    device: str = "auto",
 ) -> list[Row]:
-    """Train every recipe on every task (`jobs` at a time), then score and draw grids.
+    """Train every recipe on every task (`jobs` at a time), then score and draw grids; training,
+    stylizing and the feature network run on `device`.
 
     With `train=False` the models already under `out` are scored again (new measures, a changed
     scorer) without training."""
@@ -154,12 +160,13 @@ def run_quality_bench(
         if not train:
             return Trained.read(run_dir)
         return train_once(
-            task, name, recipes[name], run_dir, minutes=minutes, threads=threads, seed=seed
-        )
+            task, name, recipes[name], run_dir, minutes=minutes, threads=threads, seed=seed,
+            device=device,
+        )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=jobs if train else 1) as pool:
         trained = list(pool.map(run, plan))
-    net = EfficientNetLite0("cpu")
+    net = EfficientNetLite0(pick_device(device))
     rows = []
     for task in tasks:
         scorer = TaskScorer(task, net)

@@ -9,13 +9,14 @@ from typing import Any
 
 import torch
 
-from styleforge.device import available_cores
+from styleforge.device import available_cores, describe
 from styleforge.inference.fastpath import cpu_has_bf16
 
 
-def machine() -> dict[str, Any]:
+def machine(device: torch.device | None = None) -> dict[str, Any]:
     """What the numbers were measured on."""
     return {
+        "device": describe(device or torch.device("cpu")),
         "cpu": platform.processor() or platform.machine(),
         "cores": available_cores(),
         "threads": torch.get_num_threads(),
@@ -24,9 +25,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def to_json(kind: str, rows: Sequence[Any]) -> str:
+def to_json(kind: str, rows: Sequence[Any], device: torch.device | None = None) -> str:
     return json.dumps(
-        {"kind": kind, "machine": machine(), "rows": [r.as_dict() for r in rows]}, indent=2
+        {"kind": kind, "machine": machine(device), "rows": [r.as_dict() for r in rows]}, indent=2
     )
 
 

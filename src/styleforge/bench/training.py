@@ -1,7 +1,8 @@
 """Training benchmark: iterations/s and peak RSS of one full training step per preset and loss.
 
 A step is what `styleforge train` runs: discriminator update, generator update (GAN, content,
-style and diversity terms), on in-memory crops of real photos and their procedural cartoons.
+style and diversity terms), on in-memory crops of real photos and their procedural cartoons,
+on the device asked for (a step ends by reading its losses, which waits for a GPU to finish).
 """
 
 from __future__ import annotations
@@ -73,12 +74,14 @@ def run_train_bench(
     repeats: int = 10,
     max_seconds: float = 10.0,
     threads: int = 1,
+    device: str = "cpu",
 ) -> list[TrainRow]:
+    """One row per preset x content loss: steps of the full training step on `device`."""
     data = bench_data(crop_size + crop_size // 8)
     rows = []
     for preset in presets:
         for loss in content_losses:
-            config = TrainConfig(batch_size=batch_size, threads=threads)
+            config = TrainConfig(batch_size=batch_size, threads=threads, device=device)
             apply_preset(config.model, preset)
             config.optim.content_loss = loss
             config.data.crop_size, config.data.load_size = crop_size, crop_size + crop_size // 8

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from styleforge.cli.parsing import comma_list
+from styleforge.cli.parsing import add_device_option, comma_list
 from styleforge.errors import StyleforgeError
 
 
@@ -47,6 +47,11 @@ def add_bench(sub: Any) -> None:
         help="stop repeating a case after this long, once 3 runs are in (default 10)",
     )
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
+    add_device_option(
+        p,
+        "the networks timed run there (the onnx backend only on the CPU); --quality trains and "
+        "scores there",
+    )
     q = p.add_argument_group("--quality")
     q.add_argument(
         "--styles",
@@ -85,8 +90,9 @@ def add_bench(sub: Any) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from styleforge.bench import report
-    from styleforge.device import set_threads
+    from styleforge.device import pick_device, set_threads
 
+    device = pick_device(args.device)  # one missing is one error line, before any work
     threads = set_threads(args.threads)
     if args.quality:  # training runs in child processes, each given its own --threads
         return quality_bench(args)
@@ -102,15 +108,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         losses = comma_list(args.content_losses, str)
         rows = run_train_bench(
-            presets, losses, crop_size=args.crop_size, batch_size=args.batch_size, **common
-        )
+            presets, losses, crop_size=args.crop_size, batch_size=args.batch_size,
+            device=str(device), **common,
+        )  # fmt: skip
     else:
         from styleforge.bench.inference import run_inference_bench
 
         sizes = comma_list(args.sizes, int)
-        rows = run_inference_bench(presets, sizes, comma_list(args.backends, str), **common)
+        backends = comma_list(args.backends, str)
+        rows = run_inference_bench(presets, sizes, backends, device=device, **common)
     kind = "train" if args.train else "inference"
-    print(report.to_json(kind, rows) if args.json else report.to_markdown(rows))
+    print(report.to_json(kind, rows, device) if args.json else report.to_markdown(rows))
     return 0
 
 
@@ -135,7 +143,7 @@ def quality_bench(args: argparse.Namespace) -> int:
     tasks = build_tasks(out / "data", styles, cache, painting=painting)
     rows = run_quality_bench(
         tasks, recipes, out, args.minutes, jobs=args.jobs, threads=args.threads, seed=args.seed,
-        train=not args.rescore,
+        train=not args.rescore, device=args.device,
     )  # fmt: skip
     print(to_markdown(rows))
     print(f"outputs, grids and quality.json in {out}")

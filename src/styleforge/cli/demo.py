@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from styleforge.cli.parsing import add_device_option
 from styleforge.errors import StyleforgeError
 
 
@@ -30,6 +31,7 @@ def add_demo(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
+    add_device_option(p, "training, stylizing and scoring run there")
     p.set_defaults(func=cmd_demo)
 
 
@@ -47,6 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         preset=args.preset,
         seed=args.seed,
         overwrite=args.overwrite,
+        device=args.device,
     )
     m, i, t = result.style, result.identity_style, result.truth_style
     print(f"model: {result.model} ({result.steps} steps, {result.train_seconds / 60:.1f} min)")

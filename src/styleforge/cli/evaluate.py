@@ -30,7 +30,9 @@ def add_evaluate(sub: Any) -> None:
     )
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="noise seed for every model (default 0)")
-    add_device_option(p)
+    add_device_option(
+        p, "the models and the feature networks (EfficientNet-Lite0, Inception) run there"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation")
     p.set_defaults(func=cmd_evaluate)
 

@@ -1,9 +1,11 @@
-"""Shared pieces of the command line: the one-line-error parser and list options."""
+"""Shared pieces of the command line: the one-line-error parser, `--device` and list options."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from styleforge.device import DEVICE_HELP
 from styleforge.errors import StyleforgeError
 
 
@@ -14,10 +16,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
-def add_device_option(parser: argparse.ArgumentParser) -> None:
-    """`--device`, worded once for the commands that take it as a flag (`device.pick_device`)."""
+def add_device_option(parser: Any, runs_there: str) -> None:
+    """`--device` on a parser or argument group, with `train`'s names, default and help
+    (`device.DEVICE_HELP`) plus what this command runs there: declared once, so the commands
+    cannot drift apart."""
     parser.add_argument(
-        "--device", default="auto", help="auto (CUDA when present; default), cpu, cuda or cuda:N"
+        "--device",
+        default="auto",
+        metavar="DEVICE",
+        help=f"{DEVICE_HELP} (default auto): {runs_there}",
     )
 
 

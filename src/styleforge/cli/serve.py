@@ -31,7 +31,7 @@ def add_serve(sub: Any) -> None:
         help="share the server: API calls then need the header `Authorization: Bearer TOKEN`, "
         f"TOKEN read once from this file (or from ${TOKEN_ENV}; not both); the page asks for it",
     )
-    add_device_option(p)
+    add_device_option(p, "the models run there")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
     p.add_argument("--workers", type=int, default=1, help="images stylized at once (default 1)")
     p.add_argument(

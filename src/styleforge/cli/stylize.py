@@ -44,7 +44,7 @@ def add_stylize(sub: Any) -> None:
     p.add_argument("--mix", metavar="A=W,B=W", help="blend style codes, e.g. ukiyoe=0.3,comic=0.7")
     p.add_argument("--ref", metavar="IMAGE", help="take the style code from a reference image")
     p.add_argument("--batch-size", type=int, default=4, help="images per batch (default 4)")
-    add_device_option(p)
+    add_device_option(p, "the model runs there (an .onnx model: onnxruntime, on the CPU)")
     fast = p.add_argument_group("speed, large images and video")
     fast.add_argument(
         "--tile",
@@ -105,6 +105,11 @@ def add_export(sub: Any) -> None:
     p.add_argument("--noise-scale", type=float, default=1.0, help="as in stylize (default 1)")
     p.add_argument("--mix", metavar="A=W,B=W", help="bake a blend of style codes")
     p.add_argument("--ref", metavar="IMAGE", help="bake the style code of a reference image")
+    add_device_option(
+        p,
+        "the model is loaded and the style codes (--ref, --bake, the seed table) computed there; "
+        "the graph is traced on the CPU (an ONNX file is the same wherever it was traced)",
+    )
     p.set_defaults(func=cmd_export)
 
 
@@ -208,7 +213,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StyleforgeError(f"the output must end in .onnx, got {out}")
     if out.exists() and not args.overwrite:
         raise StyleforgeError(f"{out} already exists; pass --overwrite to replace")
-    stylizer = Stylizer.load(args.model, device="cpu")
+    stylizer = Stylizer.load(args.model, device=args.device)
     options = code_options(args)
     baked = stylizer.style_code(args.style, args.seed, **options) if args.bake else None
     export_onnx(stylizer, out, baked, args.seeds, args.noise_scale)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Any
 
 from styleforge.cli.config_options import HelpAll, add_config_options, apply_config_options
 from styleforge.cli.parsing import Parser
+from styleforge.config import TrainConfig, apply_preset
 from styleforge.errors import StyleforgeError
-
-log = logging.getLogger("styleforge")
 
 USAGE = "%(prog)s --content DIR --style DIR --out DIR [options]  |  %(prog)s --resume DIR"
 DESCRIPTION = (
@@ -63,38 +61,34 @@ def full_help(prog: str) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from styleforge.config import TrainConfig, apply_preset
-    from styleforge.run_folder import MODEL_NAME, STATE_NAME
+    from styleforge.training.api import resume, train
     from styleforge.training.distributed import is_main_process
-    from styleforge.training.trainer import Trainer, resume_trainer
 
     if args.resume:
-        trainer = resume_trainer(
-            Path(args.resume), args.steps, args.time_budget, args.batch_size, args.device
+        result = resume(
+            args.resume,
+            steps=args.steps,
+            time_budget=args.time_budget,
+            batch_size=args.batch_size,
+            device=args.device,
         )
-        log.info("resuming %s at step %d", args.resume, trainer.step)
     else:
         if not args.out:
             raise StyleforgeError("give --out DIR (or --resume DIR)")
-        out = Path(args.out)
-        if not args.overwrite and ((out / STATE_NAME).exists() or (out / MODEL_NAME).exists()):
-            raise StyleforgeError(
-                f"{out} already holds a run; use --resume {out} to continue or --overwrite"
-            )
-        config = TrainConfig.load_yaml(Path(args.config)) if args.config else TrainConfig()
-        if args.preset and args.preset != "custom":  # custom: the shape set by the flags
-            apply_preset(config.model, args.preset)
-        if args.time_budget is not None and args.steps is None:
-            config.steps = None
-        apply_config_options(args, config, skip=lambda name: name == "preset")
-        config.validate()
-        if is_main_process():  # under torchrun, rank 0 alone writes files
-            out.mkdir(parents=True, exist_ok=True)
-            config.save_yaml(out / "config.yaml")
-        trainer = Trainer(config, out)
-    result = trainer.run()
+        result = train(config_from_args(args), args.out, overwrite=args.overwrite)
     state = "interrupted; checkpoint saved" if result.interrupted else "done"
     took = f"{result.steps} steps in {result.seconds / 60:.1f} min"
-    if trainer.world.is_main:
+    if is_main_process():
         print(f"{state}: {took} -> {result.model_path}")
     return 0
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The config file's values (or the defaults), then the preset's shape, then the flags."""
+    config = TrainConfig.load_yaml(Path(args.config)) if args.config else TrainConfig()
+    if args.preset and args.preset != "custom":  # custom: the shape set by the flags
+        apply_preset(config.model, args.preset)
+    if args.time_budget is not None and args.steps is None:
+        config.steps = None
+    apply_config_options(args, config, skip=lambda name: name == "preset")
+    return config

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
 from styleforge.atomic import atomic_write_bytes
 from styleforge.data.images import iter_image_files, load_many, load_rgb, require_folder
+from styleforge.device import pick_device
 from styleforge.errors import StyleforgeError
 from styleforge.evaluation.distances import small_set_warning
 from styleforge.evaluation.metrics import PairedScores
@@ -101,7 +103,7 @@ def model_names(models: list[Path]) -> list[str]:
 
 
 def stylize_all(
-    models: list[Path], tests: list[TestImage], out: Path, device: str, seed: int
+    models: list[Path], tests: list[TestImage], out: Path, device: torch.device, seed: int
 ) -> list[Evaluated]:
     rows = []
     for name, path in zip(model_names(models), models, strict=True):
@@ -192,28 +194,31 @@ def run_evaluation(
     seed: int = 0,
     overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Stylize, score, and write `report.html`, `metrics.json` and `metrics.png` into `out`."""
+    """Stylize, score, and write `report.html`, `metrics.json` and `metrics.png` into `out`.
+
+    The models and the feature networks run on `device` (a missing one fails before any work)."""
     if reference is None and style is None:
         raise StyleforgeError("give --reference (paired truth) or --style (a style set), or both")
     if not models:
         raise StyleforgeError("give at least one model file")
+    where = pick_device(device)
     inception = None
     if inception_weights is not None:
         from styleforge.evaluation.inception import InceptionFeatures
 
-        inception = InceptionFeatures(inception_weights)  # a bad path fails before any work
+        inception = InceptionFeatures(inception_weights, where)  # a bad path fails before work
     if (out / "metrics.json").exists() and not overwrite:
         raise StyleforgeError(f"{out} holds an earlier evaluation; pass --overwrite to replace it")
     tests = load_test_images(content, reference)
     rows = [Evaluated(IDENTITY, [t.path for t in tests])]
-    rows += stylize_all(models, tests, out, device, seed)
+    rows += stylize_all(models, tests, out, where, seed)
     notes = [f"{len(tests)} test images; noise seed {seed}."]
 
     if reference is not None:
         score_paired_rows(rows, tests)
     style_paths = style_feats = output_feats = None
     if style is not None:
-        enl0 = EfficientNetLite0()
+        enl0 = EfficientNetLite0(where)
         style_paths, style_images = load_style_set(style)
         networks: list[FeatureNetwork] = [enl0] + ([inception] if inception else [])
         style_feats, output_feats = score_unpaired_rows(rows, tests, style_images, networks, enl0)

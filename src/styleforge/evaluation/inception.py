@@ -206,5 +206,5 @@ class InceptionFeatures:
                 for a in chunk
             ]
             x = torch.cat(batch).to(self.device) / 127.5 - 1.0
-            out.append(self.net(x).double().cpu())
+            out.append(self.net(x).cpu().double())  # MPS: no f64
         return torch.cat(out).numpy() if out else np.zeros((0, FEATURE_DIM))

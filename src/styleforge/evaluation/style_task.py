@@ -117,8 +117,9 @@ class TaskScorer:
         return float(np.mean([content_ssim(self.inputs[n], images[n]) for n in self.inputs]))
 
     def stylize(self, model: Path, out_dir: Path) -> dict[str, Image.Image]:
-        """Each test photo through the model (default noise seed), saved under `out_dir`."""
-        stylizer = Stylizer.load(model)
+        """Each test photo through the model (default noise seed), saved under `out_dir`; the
+        model runs where the feature network does."""
+        stylizer = Stylizer.load(model, self.net.device)
         outputs = {}
         for name, img in self.inputs.items():
             outputs[name] = stylizer(img)

@@ -11,6 +11,7 @@ and mixing are linear in those codes. The model's config JSON rides along too.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import tempfile
@@ -89,13 +90,16 @@ def export_onnx(
     seeds: int = 8,
     noise_scale: float = 1.0,
 ) -> None:
-    """Write `path` (atomically): fp32, opset 18, dynamic N/H/W; see the module notes."""
+    """Write `path` (atomically): fp32, opset 18, dynamic N/H/W; see the module notes.
+
+    The graph is traced from a CPU copy of the generator, wherever `stylizer` runs: the file
+    does not depend on it, and `stylizer` is left as it was."""
     onnx = need("onnx")
     need("onnxscript")  # torch.onnx.export's exporter
 
     if seeds < 1:
         raise StyleforgeError("--seeds must be at least 1")
-    generator = stylizer.net.generator.float().cpu().eval()
+    generator = copy.deepcopy(stylizer.net.generator).float().cpu().eval()
     side = EXAMPLE_SIDE * stylizer.config.model.size_multiple
     image = torch.rand(2, 3, side, side + stylizer.config.model.size_multiple) * 2 - 1
     batch = torch.export.Dim("batch")

@@ -28,11 +28,12 @@ def cpu_has_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """`auto` becomes bf16 on CUDA or on a CPU with native bf16, else fp32."""
+    """`auto` becomes bf16 on CUDA or on a CPU with native bf16, else fp32 (MPS included)."""
     if precision not in PRECISIONS:
         raise StyleforgeError(f"--precision must be one of {', '.join(PRECISIONS)}")
     if precision == "auto":
-        return "bf16" if device.type == "cuda" or cpu_has_bf16() else "fp32"
+        native = device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
+        return "bf16" if native else "fp32"
     return precision
 
 

@@ -69,7 +69,9 @@ class Stylizer(BaseStylizer):
             raise StyleforgeError("--tile-overlap must be at most half of --tile")
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "auto", **options: Any) -> Stylizer:
+    def load(
+        cls, path: str | os.PathLike, device: str | torch.device = "auto", **options: Any
+    ) -> Stylizer:
         """Load a `.safetensors` model file; its metadata holds everything needed.
 
         `options` are the constructor's fast-path and tiling settings."""
@@ -144,10 +146,16 @@ class Stylizer(BaseStylizer):
 
 
 def open_stylizer(path: str | os.PathLike, device: str = "auto", **options: Any) -> BaseStylizer:
-    """A `.onnx` file runs on onnxruntime; anything else is loaded as a PyTorch model file."""
+    """A `.onnx` file runs on onnxruntime (on the CPU); anything else is loaded as a PyTorch
+    model file on `device`."""
     if str(path).lower().endswith(".onnx"):
         from styleforge.inference.onnx_backend import OnnxStylizer
 
+        if device != "auto" and pick_device(device).type != "cpu":
+            raise StyleforgeError(
+                f"--device {device}: an .onnx model runs on onnxruntime's CPU provider; "
+                "give the .safetensors model to run on another device"
+            )
         if options.get("tile"):
             raise StyleforgeError("--tile needs the .safetensors model (it swaps norm layers)")
         return OnnxStylizer.load(path, threads=options.get("threads", 0))

@@ -96,7 +96,7 @@ class EfficientNetLite0:
         out = []
         for start in range(0, len(images), batch_size):
             x = self.prepare(images[start : start + batch_size]).to(self.device)
-            out.append(self.feature_maps(x)[-1].mean(dim=(2, 3)).double().cpu())
+            out.append(self.feature_maps(x)[-1].mean(dim=(2, 3)).cpu().double())  # MPS: no f64
         if not out:
             return np.zeros((0, FEATURE_DIM))
         return torch.cat(out).numpy()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,12 +53,30 @@ SAMPLE_IMAGES = 4
 RANK_STREAM = 1000  # global-RNG stream of rank r > 0 (dropout masks differ between ranks)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainResult:
-    model_path: Path
+    """What a finished (or Ctrl-C'd, checkpointed) run left: its folder and its model file."""
+
+    run_dir: Path
+    model_path: Path  # run_dir / model.safetensors: what `Stylizer.load` opens
     steps: int
-    seconds: float
+    seconds: float  # of training, resumed runs' earlier time included
     interrupted: bool
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """Where a run stands after a step, as the `progress` callback of `Trainer.run` sees it."""
+
+    step: int  # steps done (after a rollback it goes back)
+    total_steps: int | None  # None: the time budget alone ends the run
+    seconds: float  # of training so far
+    budget_seconds: float | None  # None: the step count alone ends the run
+    fraction: float  # 0..1 of the run, whichever of steps and time is further on
+    losses: dict[str, float]  # this step's losses; {} for a skipped (non-finite) step
+
+
+ProgressCallback = Callable[[TrainProgress], None]
 
 
 class Trainer:
@@ -188,8 +207,13 @@ class Trainer:
         self.progress = self.state.roll_back(self.progress, bad, global_batch)
         self.bad_in_a_row = 0
 
-    def run(self, stop_at: int | None = None) -> TrainResult:
-        """Train until the step or time budget (or `stop_at`, for tests) is reached."""
+    def run(
+        self, stop_at: int | None = None, progress: ProgressCallback | None = None
+    ) -> TrainResult:
+        """Train until the step or time budget (or `stop_at`, for tests) is reached.
+
+        `progress` is called after every step on rank 0, where the progress bar moves: a
+        script or notebook follows the run without parsing the bar or metrics.jsonl."""
         cfg, main = self.config, self.world.is_main
         if main:
             self.prepare_run_dir()
@@ -215,6 +239,8 @@ class Trainer:
                     self.progress.elapsed = distributed.from_main(self.elapsed, self.world)
                 means.add(losses)
                 bar.update(1)
+                if progress is not None and main:
+                    progress(self.report(losses))
                 if self.step % cfg.log_every == 0 and means.counted:
                     averages = means.take()
                     if metrics is not None:
@@ -239,7 +265,19 @@ class Trainer:
             plot_losses(metrics.path, self.run_dir / LOSS_PLOT_NAME)
         if not interrupted:  # the other ranks return once rank 0's files are written
             distributed.barrier(self.world)
-        return TrainResult(self.model_path, self.step, self.elapsed, interrupted)
+        return TrainResult(self.run_dir, self.model_path, self.step, self.elapsed, interrupted)
+
+    def report(self, losses: dict[str, float]) -> TrainProgress:
+        """The run's progress after a step whose losses were `losses`."""
+        budget = self.config.time_budget
+        return TrainProgress(
+            step=self.step,
+            total_steps=self.config.steps,
+            seconds=self.elapsed,
+            budget_seconds=None if budget is None else budget * 60,
+            fraction=self.progress_fraction(),
+            losses=dict(losses),
+        )
 
     def prepare_run_dir(self) -> None:
         """Create the folder, clear what a killed write left, and checkpoint at once (something
