@@ -4,6 +4,7 @@ loaded and no console errors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,8 @@ def test_without_scores_per_image_every_image_shows_in_order(tmp_path: Path) -> 
 def test_report_renders_in_headless_chromium_without_console_errors(evaluated: Path) -> None:
     from playwright.sync_api import sync_playwright
 
+    per_image = json.loads((evaluated / "metrics.json").read_text())["per_image"]["run0"]
+    by_score = sorted(per_image, key=lambda name: per_image[name]["SSIM"])
     problems: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -126,6 +129,21 @@ def test_report_renders_in_headless_chromium_without_console_errors(evaluated: P
         page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
         page.goto((evaluated / "report.html").as_uri())
         page.wait_for_load_state("networkidle")
+        first_header = page.locator("table").first.locator("thead th").all_inner_texts()
+        grid_first = page.evaluate(
+            "!!(document.querySelector('#worst-best').compareDocumentPosition("
+            "document.querySelector('table.sortable')) & Node.DOCUMENT_POSITION_FOLLOWING)"
+        )
+        worst_best = page.locator("#worst-best h4").evaluate_all(
+            "hs => hs.map(h => h.firstChild.textContent.trim())"
+        )
+        names = page.locator("table.sortable tbody tr td:first-child")
+        before = names.all_inner_texts()
+        run0 = page.locator("table.sortable thead th", has_text="run0")
+        run0.click()
+        ascending = names.all_inner_texts()
+        run0.click()
+        descending = names.all_inner_texts()
         page.locator("#all-images summary").click()  # the folded rows load once opened
         page.wait_for_function("Array.from(document.images).every(i => i.complete)")
         broken = page.evaluate(
@@ -135,5 +153,10 @@ def test_report_renders_in_headless_chromium_without_console_errors(evaluated: P
         page.screenshot(path=str(evaluated / "report.png"), full_page=True)
         browser.close()
     assert problems == []
+    assert first_header == ["measure", "input (identity)", "run0", "run1"]
+    assert grid_first
+    assert worst_best == [by_score[0], by_score[-1]]  # 2 images: the worst one, the best one
+    assert before == ["coffee", "rocket"]  # the order evaluate wrote
+    assert ascending == by_score and descending == by_score[::-1]  # a click on run0 sorts by it
     assert images >= 2 * 2 * 4 and broken == 0  # worst and best, then all images
     assert Image.open(evaluated / "report.png").size[1] > 300
