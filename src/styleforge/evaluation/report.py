@@ -84,6 +84,8 @@ _LOWER_IS_BETTER = re.compile(r"\b(MSE|FD|KD|FID|KID|dist|distance)\b")
 
 
 class Table(NamedTuple):
+    """Cells as the caller formatted them: the page shows its numbers, never recomputes them."""
+
     caption: str
     header: list[str]
     body: list[list[str]]
@@ -115,6 +117,8 @@ class Ranking:
 
 @dataclass
 class Report:
+    """What one page holds; `write` decides where each part goes (see the module's order)."""
+
     title: str
     tables: list[Table] = field(default_factory=list)
     rows: list[ComparisonRow] = field(default_factory=list)
