@@ -236,7 +236,7 @@ def run_evaluation(
     report.notes.extend(notes)
     keys = list(rows[0].scores)
     report.add_table(
-        "mean scores (the first row is the untouched input)",
+        "mean scores (the first column is the untouched input)",
         ["model", *keys],
         [[row.name, *(_fmt(row.scores[k]) for k in keys)] for row in rows],
     )
