@@ -70,6 +70,7 @@ def tiny_config(content: Path | None = None, style: Path | None = None, **top) -
     # pixel discriminator with feature heads, structure term, no content loss): the unit tests
     # exercise the path users train with; a test of another part sets it itself
     config.log_every, config.sample_every, config.save_every = 2, 1000, 1000
+    config.style_probe = False  # a second or so per run; its own tests turn it on
     config.threads = 1
     for key, value in top.items():
         setattr(config, key, value)
@@ -129,6 +130,7 @@ TINY_CLI = [
     "1",
     "--log-every",
     "2",
+    "--no-style-probe",
 ]
 
 
