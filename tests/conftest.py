@@ -4,7 +4,12 @@ and the small models and runs that several test files use."""
 from __future__ import annotations
 
 import errno
+import io
+import logging
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +70,7 @@ def tiny_config(content: Path | None = None, style: Path | None = None, **top) -
     # pixel discriminator with feature heads, structure term, no content loss): the unit tests
     # exercise the path users train with; a test of another part sets it itself
     config.log_every, config.sample_every, config.save_every = 2, 1000, 1000
+    config.style_probe = False  # a second or so per run; its own tests turn it on
     config.threads = 1
     for key, value in top.items():
         setattr(config, key, value)
@@ -124,7 +130,37 @@ TINY_CLI = [
     "1",
     "--log-every",
     "2",
+    "--no-style-probe",
 ]
+
+
+class TerminalStream(io.StringIO):
+    """A stream that says it is a terminal, so tqdm draws its bars into it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@contextmanager
+def console() -> Iterator[io.StringIO]:
+    """stderr as a terminal with the CLI's log handler on it (`logging.basicConfig`'s): tqdm
+    draws its bars there (never on a pipe) and log lines land there too, to be read. Entered
+    in the test itself, not a fixture: pytest sets a new stderr for every phase of a test."""
+    stream, saved = TerminalStream(), sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    sys.stderr = stream
+    logging.root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logging.root.removeHandler(handler)
+        sys.stderr = saved
+
+
+def shown_lines(text: str) -> list[str]:
+    """What a terminal shows of each line written: the text after its last carriage return."""
+    return [line.split("\r")[-1] for line in text.split("\n")]
 
 
 def temp_files(folder: Path) -> list[str]:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import _evaluate_argv
+from conftest import _evaluate_argv, console, shown_lines
 from styleforge.cli import main
+from styleforge.evaluation.evaluate import run_evaluation
 from styleforge.evaluation.metrics import ssim
 
 
@@ -55,3 +56,16 @@ def test_evaluate_refuses_to_replace_results_without_overwrite(
     assert "--overwrite" in capsys.readouterr().err
     assert main([*argv, "--overwrite"]) == 0
     assert "FD-ENL0" in capsys.readouterr().out
+
+
+def test_evaluate_shows_its_progress_on_a_terminal(
+    model_file: Path, photo_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A bar over the models x images it stylizes, another over the rows (identity included) x
+    images it scores; here the photos are their own references (paired: no feature network)."""
+    content = photo_dirs[0]
+    with console() as stderr:
+        run_evaluation([model_file], content, tmp_path / "eval", reference=content)
+    lines = shown_lines(stderr.getvalue())
+    assert any(line.startswith("stylizing: 100%") and "2/2" in line for line in lines)
+    assert any(line.startswith("scoring: 100%") and "4/4" in line for line in lines)

@@ -251,6 +251,12 @@ class TrainConfig:
     log_every: int = option(10, "steps between metric log lines", minimum=1, advanced=True)
     sample_every: int = option(200, "steps between sample grids", minimum=1, advanced=True)
     save_every: int = option(500, "steps between checkpoints", minimum=1, advanced=True)
+    style_probe: bool = option(
+        True,
+        "log the style probe's share of each sample grid's outputs (probe/share); the probe "
+        "is fitted when the run starts",
+        advanced=True,
+    )
     max_bad_steps: int = option(
         5,
         "after N non-finite steps in a row, roll back to the checkpoint at half the lr",

@@ -29,6 +29,11 @@ def pil_to_uint8(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
 
 
+def uint8_to_pil(x: torch.Tensor) -> Image.Image:
+    """uint8 tensor (3, H, W) -> RGB PIL image (the decoded-image cache back to a picture)."""
+    return Image.fromarray(x.permute(1, 2, 0).numpy())
+
+
 def uint8_to_unit(x: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float [-1, 1], the range the networks work in."""
     return x.float().div(127.5).sub(1.0)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from styleforge.config import DataConfig
 from styleforge.data.augment import (
@@ -31,6 +30,7 @@ from styleforge.data.images import (
     require_folder,
 )
 from styleforge.errors import ImageLoadError, StyleforgeError
+from styleforge.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -102,19 +102,19 @@ def load_image_set(
     A single flat colour (a 1x1 image, a blank page) is skipped too: it holds no style, and
     instance norm divides by its zero spread, which sends the gradients to 1e18 and beyond."""
     image_set = ImageSet(name)
-    progress = tqdm(files, desc=f"loading {name}", unit="img", leave=False, disable=None)
-    for path, img, error in load_many(progress, max_pixels):
-        if error is None:
-            pixels = pil_to_uint8(resize_shorter(img, load_size))
-            spread = pixels.flatten(1).amax(1).int() - pixels.flatten(1).amin(1).int()
-            if int(spread.max()) <= FLAT_RANGE:  # every channel constant
-                error = ImageLoadError(path, "a single flat colour: nothing to learn from")
-        if error is not None:
-            report.failures.append(error)
-            continue
-        image_set.paths.append(path)
-        image_set.images.append(pixels)
-        report.loaded += 1
+    with progress_bar(files, desc=f"loading {name}", unit="img", leave=False) as progress:
+        for path, img, error in load_many(progress, max_pixels):
+            if error is None:
+                pixels = pil_to_uint8(resize_shorter(img, load_size))
+                spread = pixels.flatten(1).amax(1).int() - pixels.flatten(1).amin(1).int()
+                if int(spread.max()) <= FLAT_RANGE:  # every channel constant
+                    error = ImageLoadError(path, "a single flat colour: nothing to learn from")
+            if error is not None:
+                report.failures.append(error)
+                continue
+            image_set.paths.append(path)
+            image_set.images.append(pixels)
+            report.loaded += 1
     return image_set
 
 

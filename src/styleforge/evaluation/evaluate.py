@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,13 @@ from styleforge.evaluation.unpaired import FeatureNetwork, content_ssim, distrib
 from styleforge.inference.files import save_image
 from styleforge.inference.stylizer import Stylizer
 from styleforge.models.pretrained import EfficientNetLite0
+from styleforge.progress import progress_bar
 from styleforge.run_folder import LOSS_PLOT_NAME
 
 log = logging.getLogger(__name__)
 IDENTITY = "input (identity)"
+
+Tick = Callable[[], object]  # moves a progress bar on by one image
 
 
 @dataclass
@@ -106,26 +110,30 @@ def stylize_all(
     models: list[Path], tests: list[TestImage], out: Path, device: torch.device, seed: int
 ) -> list[Evaluated]:
     rows = []
-    for name, path in zip(model_names(models), models, strict=True):
-        stylizer = Stylizer.load(path, device=device)
-        outputs = []
-        for test in tests:
-            target = out / name / f"{test.name}.png"
-            save_image(stylizer(test.image, seed=seed), target)
-            outputs.append(target)
-        rows.append(Evaluated(name, outputs, run_dir=path.parent))
-        log.info("stylized %d images with %s", len(tests), name)
+    with progress_bar(total=len(models) * len(tests), desc="stylizing", unit="img") as bar:
+        for name, path in zip(model_names(models), models, strict=True):
+            stylizer = Stylizer.load(path, device=device)
+            outputs = []
+            for test in tests:
+                target = out / name / f"{test.name}.png"
+                save_image(stylizer(test.image, seed=seed), target)
+                outputs.append(target)
+                bar.update()
+            rows.append(Evaluated(name, outputs, run_dir=path.parent))
+            log.info("stylized %d images with %s", len(tests), name)
     return rows
 
 
-def score_paired_rows(rows: list[Evaluated], tests: list[TestImage]) -> None:
+def score_paired_rows(
+    rows: list[Evaluated], tests: list[TestImage], tick: Tick = lambda: None
+) -> None:
     """SSIM/PSNR/MSE to the references, and the SSIM gap closed between the identity (the first
-    row: 0) and the references themselves (1)."""
+    row: 0) and the references themselves (1). `tick` is called after each image."""
     for row in rows:
-        per = [
-            PairedScores.of(load_rgb(out), load_rgb(test.reference))  # upright, 8-bit RGB
-            for out, test in zip(row.outputs, tests, strict=True)
-        ]
+        per = []
+        for out, test in zip(row.outputs, tests, strict=True):
+            per.append(PairedScores.of(load_rgb(out), load_rgb(test.reference)))  # 8-bit RGB
+            tick()
         mean = PairedScores.mean(per)
         row.scores.update({"SSIM": mean.ssim, "PSNR": mean.psnr, "MSE": mean.mse})
         identity = rows[0].scores["SSIM"]
@@ -142,10 +150,12 @@ def score_unpaired_rows(
     style_images: list[Image.Image],
     networks: list[FeatureNetwork],
     enl0: EfficientNetLite0,
+    tick: Tick = lambda: None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Distribution and content scores into each row; returns the ENL0 features of the style
     set and of each row's outputs (the report reuses them to find each output's nearest style
-    image). Every image is read once and every feature set computed once.
+    image). Every image is read once and every feature set computed once; `tick` is called
+    after each image's content scores.
 
     The style probe is fitted on the test photos against the style set, so the identity row's
     share is read on the photos it was fitted on (near 0 by construction); a model's share on
@@ -165,9 +175,11 @@ def score_unpaired_rows(
     for row in rows:
         row.scores["style probe"] = probe.share(row_feats[enl0.name][row.name])
     for row in rows:
-        pairs = list(zip(tests, outputs[row.name], strict=True))
-        keep = [content_ssim(t.image, out) for t, out in pairs]
-        dist = [enl0.content_distance(t.image, out) for t, out in pairs]
+        keep, dist = [], []
+        for test, output in zip(tests, outputs[row.name], strict=True):
+            keep.append(content_ssim(test.image, output))
+            dist.append(enl0.content_distance(test.image, output))
+            tick()
         row.scores.update(
             {"content SSIM": float(np.mean(keep)), "content dist": float(np.mean(dist))}
         )
@@ -214,14 +226,19 @@ def run_evaluation(
     rows += stylize_all(models, tests, out, where, seed)
     notes = [f"{len(tests)} test images; noise seed {seed}."]
 
-    if reference is not None:
-        score_paired_rows(rows, tests)
     style_paths = style_feats = output_feats = None
+    scorings = (reference is not None) + (style is not None)
+    with progress_bar(total=scorings * len(rows) * len(tests), desc="scoring", unit="img") as bar:
+        if reference is not None:
+            score_paired_rows(rows, tests, bar.update)
+        if style is not None:
+            enl0 = EfficientNetLite0(where)
+            style_paths, style_images = load_style_set(style)
+            networks: list[FeatureNetwork] = [enl0] + ([inception] if inception else [])
+            style_feats, output_feats = score_unpaired_rows(
+                rows, tests, style_images, networks, enl0, bar.update
+            )
     if style is not None:
-        enl0 = EfficientNetLite0(where)
-        style_paths, style_images = load_style_set(style)
-        networks: list[FeatureNetwork] = [enl0] + ([inception] if inception else [])
-        style_feats, output_feats = score_unpaired_rows(rows, tests, style_images, networks, enl0)
         warning = small_set_warning(len(tests), len(style_images))
         if warning:
             notes.append(warning)

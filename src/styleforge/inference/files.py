@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
 
 from styleforge.atomic import atomic_write_bytes
 from styleforge.data.images import DEFAULT_MAX_PIXELS, iter_image_files, load_rgb
 from styleforge.errors import ImageLoadError, StyleforgeError
+from styleforge.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +86,23 @@ def run_jobs(
 ) -> RunReport:
     """Load, `render` and save each job in batches; failures are collected, not raised."""
     report = RunReport()
-    bar = tqdm(total=len(jobs), desc="stylizing", unit="img", disable=None)
-    for start in range(0, len(jobs), batch_size):
-        chunk, images = [], []
-        for job in jobs[start : start + batch_size]:
-            try:
-                images.append(load_rgb(job.source, max_pixels))
-                chunk.append(job)
-            except ImageLoadError as exc:
-                report.failed.append((job.source, exc.reason))
+    with progress_bar(total=len(jobs), desc="stylizing", unit="img") as bar:
+        for start in range(0, len(jobs), batch_size):
+            chunk, images = [], []
+            for job in jobs[start : start + batch_size]:
+                try:
+                    images.append(load_rgb(job.source, max_pixels))
+                    chunk.append(job)
+                except ImageLoadError as exc:
+                    report.failed.append((job.source, exc.reason))
+                    bar.update(1)
+            for job, out in zip(chunk, render(images), strict=True):
+                try:
+                    save_image(out, job.target)
+                    report.done.append(job.target)
+                except (OSError, ValueError, KeyError) as exc:
+                    report.failed.append((job.source, f"cannot write {job.target}: {exc}"))
                 bar.update(1)
-        for job, out in zip(chunk, render(images), strict=True):
-            try:
-                save_image(out, job.target)
-                report.done.append(job.target)
-            except (OSError, ValueError, KeyError) as exc:
-                report.failed.append((job.source, f"cannot write {job.target}: {exc}"))
-            bar.update(1)
-    bar.close()
     return report
 
 

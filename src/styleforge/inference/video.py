@@ -15,12 +15,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from styleforge.errors import StyleforgeError
 from styleforge.extras import need
 from styleforge.inference.files import Job, RunReport
 from styleforge.inference.stabilize import ChangeMeter, FlowStabilizer
+from styleforge.progress import progress_bar
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi")
 FrameRenderer = Callable[[np.ndarray], np.ndarray]  # uint8 (H, W, 3) RGB -> same
@@ -102,26 +102,25 @@ def _transcode(source: Path, target: Path, render: FrameRenderer, stabilize: boo
             vout.options = {"crf": "18", "preset": "veryfast"}
         audio = {a: out.add_stream_from_template(a) for a in inp.streams.audio}
         frames = 0
-        bar = tqdm(total=vin.frames or None, desc=source.name, unit="frame", disable=None)
-        for packet in inp.demux(vin, *audio):
-            if packet.stream in audio:
-                if packet.dts is not None:
-                    packet.stream = audio[packet.stream]
-                    out.mux(packet)
-                continue
-            for frame in packet.decode():
-                rgb = frame.to_ndarray(format="rgb24")
-                styled = render(rgb)
-                if stabilizer is not None:
-                    styled = stabilizer(rgb, styled)
-                meter.add(rgb, styled)
-                new = av.VideoFrame.from_ndarray(np.ascontiguousarray(styled), format="rgb24")
-                new.pts, new.time_base = frame.pts, frame.time_base
-                out.mux(vout.encode(new))
-                frames += 1
-                bar.update(1)
+        with progress_bar(total=vin.frames or None, desc=source.name, unit="frame") as bar:
+            for packet in inp.demux(vin, *audio):
+                if packet.stream in audio:
+                    if packet.dts is not None:
+                        packet.stream = audio[packet.stream]
+                        out.mux(packet)
+                    continue
+                for frame in packet.decode():
+                    rgb = frame.to_ndarray(format="rgb24")
+                    styled = render(rgb)
+                    if stabilizer is not None:
+                        styled = stabilizer(rgb, styled)
+                    meter.add(rgb, styled)
+                    new = av.VideoFrame.from_ndarray(np.ascontiguousarray(styled), format="rgb24")
+                    new.pts, new.time_base = frame.pts, frame.time_base
+                    out.mux(vout.encode(new))
+                    frames += 1
+                    bar.update(1)
         out.mux(vout.encode(None))
-        bar.close()
     info = VideoInfo(frames, fps, width, height, bool(audio))
     return VideoResult(info, meter.ratio)
 

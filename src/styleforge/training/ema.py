@@ -23,8 +23,11 @@ class EMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module, step: int) -> None:
-        decay = self.decay(step)
-        for avg, new in zip(self.model.parameters(), model.parameters(), strict=True):
-            avg.lerp_(new.detach(), 1 - decay)
+        averaged, params = list(self.model.parameters()), list(model.parameters())
+        if len(averaged) != len(params):
+            raise ValueError(f"EMA of {len(averaged)} parameters updated from {len(params)}")
+        torch._foreach_lerp_(averaged, params, 1 - self.decay(step))  # one call, not 76
+        # buffers (batch-norm statistics, the statistics transfer's knots) are copied, not
+        # averaged: they are statistics of the current weights, or not trained at all
         for avg, new in zip(self.model.buffers(), model.buffers(), strict=True):
             avg.copy_(new)

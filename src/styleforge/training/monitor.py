@@ -9,12 +9,25 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from styleforge.atomic import atomic_write_bytes
 from styleforge.data.augment import unit_to_uint8
 from styleforge.run_folder import METRICS_NAME
 
 log = logging.getLogger(__name__)
+
+# the losses the progress bar shows, by their short names (metrics.jsonl and TensorBoard hold
+# them all): the two players' and the content term of the recipe, at most BAR_LOSSES_SHOWN
+BAR_LOSSES = {
+    "loss/d": "D",
+    "loss/g_gan": "G",
+    "loss/feat": "feat",
+    "loss/nce": "nce",
+    "loss/cycle": "cycle",
+    "loss/pixel": "pixel",
+}
+BAR_LOSSES_SHOWN = 4
 
 
 class MetricsLog:
@@ -52,9 +65,24 @@ class MetricsLog:
             for key, value in values.items():
                 self.writer.add_scalar(key, value, step)
 
+    def image(self, tag: str, grid: torch.Tensor, step: int) -> None:
+        """A uint8 (3, H, W) image to TensorBoard (the sample grids); nothing without it."""
+        if self.writer:
+            self.writer.add_image(tag, grid, step)
+
     def close(self) -> None:
         if self.writer:
             self.writer.close()
+
+
+def bar_postfix(means: dict[str, float], seconds_left: float | None = None) -> dict[str, str]:
+    """What the progress bar shows after its step count, speed and ETA: a few mean losses (3
+    significant digits) and, for a time budget, the time left (tqdm's ETA counts steps)."""
+    shown = [(short, means[key]) for key, short in BAR_LOSSES.items() if key in means]
+    postfix = {short: f"{value:.3g}" for short, value in shown[:BAR_LOSSES_SHOWN]}
+    if seconds_left is not None:
+        postfix["left"] = tqdm.format_interval(max(0.0, seconds_left))
+    return postfix
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -100,11 +128,10 @@ def image_grid(rows: list[torch.Tensor]) -> torch.Tensor:
     return unit_to_uint8(torch.cat(columns, dim=1))  # (3, rows*H, N*W)
 
 
-def save_grid(path: Path, rows: list[torch.Tensor]) -> None:
-    """Save a grid whose first row is the inputs and later rows their outputs."""
+def save_grid(path: Path, grid: torch.Tensor) -> None:
+    """Save an `image_grid` as a PNG, atomically."""
     from PIL import Image
 
-    grid = image_grid(rows)
     buffer = io.BytesIO()
     Image.fromarray(grid.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
     atomic_write_bytes(path, buffer.getvalue())

@@ -37,10 +37,12 @@ from styleforge.atomic import WriteError, remove_stale_temps
 from styleforge.config import TrainConfig
 from styleforge.data.datasets import BatchSampler, TrainingData
 from styleforge.errors import StyleforgeError
+from styleforge.progress import progress_bar
 from styleforge.run_folder import LOSS_PLOT_NAME, STATE_NAME
 from styleforge.training import checkpoint, distributed
-from styleforge.training.monitor import MetricsLog, plot_losses, save_grid
+from styleforge.training.monitor import MetricsLog, bar_postfix, image_grid, plot_losses, save_grid
 from styleforge.training.networks import Networks
+from styleforge.training.probe import TrainingProbe
 from styleforge.training.runtime import Runtime
 from styleforge.training.seeding import seed_step, step_seed
 from styleforge.training.state import Progress, RunState
@@ -104,6 +106,7 @@ class Trainer:
         )
         self.progress = Progress()
         self.bad_in_a_row = 0
+        self.sampled_at: int | None = None  # the step of the last sample grid
         self.sample_inputs = self.data.sample_inputs(
             SAMPLE_IMAGES, config.data.load_size, config.model.size_multiple
         )
@@ -214,19 +217,40 @@ class Trainer:
 
         `progress` is called after every step on rank 0, where the progress bar moves: a
         script or notebook follows the run without parsing the bar or metrics.jsonl."""
-        cfg, main = self.config, self.world.is_main
+        main = self.world.is_main
         if main:
             self.prepare_run_dir()
         metrics = MetricsLog(self.run_dir, resume_step=self.step) if main else None
-        bar = tqdm(
-            total=cfg.steps,
-            initial=self.step,
-            desc="training",
-            unit="it",
-            disable=None if main else True,
-        )
+        probe = self.start_probe() if main else None
+        try:
+            options = {"desc": "training", "unit": "it", "disable": None if main else True}
+            with progress_bar(total=self.config.steps, initial=self.step, **options) as bar:
+                interrupted = self.loop(bar, metrics, probe, stop_at, progress)
+            if main:
+                self.save()
+                if self.sampled_at != self.step:
+                    self.write_samples(metrics, probe)
+        finally:
+            if metrics is not None:
+                metrics.close()
+        if main:
+            plot_losses(metrics.path, self.run_dir / LOSS_PLOT_NAME)
+        if not interrupted:  # the other ranks return once rank 0's files are written
+            distributed.barrier(self.world)
+        return TrainResult(self.run_dir, self.model_path, self.step, self.elapsed, interrupted)
+
+    def loop(
+        self,
+        bar: tqdm,
+        metrics: MetricsLog | None,
+        probe: TrainingProbe | None,
+        stop_at: int | None,
+        progress: ProgressCallback | None,
+    ) -> bool:
+        """Steps until done, with the bar, logs, samples and checkpoints on their schedules;
+        whether Ctrl-C ended it."""
+        cfg, main = self.config, self.world.is_main
         means = LossMeans()
-        interrupted = False
         try:
             while not self.done() and (stop_at is None or self.step < stop_at):
                 losses = self.one_step()
@@ -247,25 +271,31 @@ class Trainer:
                         metrics.write(
                             self.step, {**averages, "lr": self.opt_g.param_groups[0]["lr"]}
                         )
-                    bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in averages.items()})
+                    bar.set_postfix(bar_postfix(averages, self.seconds_left()))
                 if main and self.step % cfg.sample_every == 0:
-                    self.write_samples()
+                    self.write_samples(metrics, probe)
                 if main and self.step % cfg.save_every == 0:
                     self.state.save_or_warn(self.progress)
         except KeyboardInterrupt:
-            interrupted = True
             log.warning("interrupted at step %d; saving a checkpoint", self.step)
-        finally:
-            bar.close()
-            if metrics is not None:
-                metrics.close()
-        if main:
-            self.save()
-            self.write_samples()
-            plot_losses(metrics.path, self.run_dir / LOSS_PLOT_NAME)
-        if not interrupted:  # the other ranks return once rank 0's files are written
-            distributed.barrier(self.world)
-        return TrainResult(self.run_dir, self.model_path, self.step, self.elapsed, interrupted)
+            return True
+        return False
+
+    def seconds_left(self) -> float | None:
+        """Of the time budget; None without one."""
+        budget = self.config.time_budget
+        return None if budget is None else budget * 60 - self.elapsed
+
+    def start_probe(self) -> TrainingProbe | None:
+        """The run's style probe (`training.probe`), fitted now; None when `style_probe` is off
+        or EfficientNet-Lite0 cannot be loaded (the run goes on without it)."""
+        if not self.config.style_probe:
+            return None
+        try:
+            return TrainingProbe(self.data, self.device)
+        except StyleforgeError as exc:
+            log.warning("no style probe: %s", exc)
+            return None
 
     def report(self, losses: dict[str, float]) -> TrainProgress:
         """The run's progress after a step whose losses were `losses`."""
@@ -290,19 +320,28 @@ class Trainer:
             self.save()
 
     @torch.no_grad()
-    def write_samples(self) -> None:
-        """A grid: the fixed sample inputs, then the EMA network's output for each style."""
+    def write_samples(
+        self, metrics: MetricsLog | None = None, probe: TrainingProbe | None = None
+    ) -> None:
+        """A grid: the fixed sample inputs, then the EMA network's output for each style; to
+        samples/ and TensorBoard, with the style probe's share of those outputs."""
         net = self.nets.ema.model
         inputs = self.sample_inputs.to(self.device)
-        rows = [inputs.cpu()]
+        outputs = []
         gen = torch.Generator().manual_seed(self.config.seed)
         for label in range(self.config.model.num_styles):
             labels = torch.full((inputs.shape[0],), label, dtype=torch.long, device=self.device)
-            rows.append(net(inputs, net.style_codes(labels, gen)).cpu())
+            outputs.append(net(inputs, net.style_codes(labels, gen)).cpu())
+        grid = image_grid([inputs.cpu(), *outputs])
         try:
-            save_grid(self.run_dir / "samples" / f"step_{self.step:06d}.png", rows)
+            save_grid(self.run_dir / "samples" / f"step_{self.step:06d}.png", grid)
         except WriteError as exc:  # disk full: a missing sample grid does not stop training
             log.error("%s", exc)
+        self.sampled_at = self.step
+        if metrics is not None:
+            metrics.image("samples", grid, self.step)
+            if probe is not None:
+                metrics.write(self.step, probe.shares(outputs))
 
 
 class LossMeans:

@@ -1,0 +1,64 @@
+"""What a run shows while it trains: the bar's losses, the sample grids and the style probe's
+share in TensorBoard and metrics.jsonl."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import console, shown_lines, tiny_config
+from styleforge.training.monitor import bar_postfix, read_metrics
+from styleforge.training.trainer import Trainer, TrainProgress
+
+
+def test_bar_postfix_shows_a_few_short_losses_and_the_time_left() -> None:
+    means = {"loss/d": 1.23456, "loss/g_gan": 0.5, "loss/sty": 0.1, "loss/feat": 2e-5}
+    means |= {"loss/nce": 3.0, "loss/cycle": 4.0}
+    assert bar_postfix(means) == {"D": "1.23", "G": "0.5", "feat": "2e-05", "nce": "3"}
+    assert bar_postfix({"loss/d": 1.0}, seconds_left=65.2)["left"] == "01:05"
+
+
+def test_the_bar_shows_losses_and_a_warning_is_a_line_above_it(tmp_path: Path, photo_dirs) -> None:
+    def warn_at_step_3(progress: TrainProgress) -> None:
+        if progress.step == 3:
+            logging.getLogger("styleforge.test").warning("callback at step %d", progress.step)
+
+    trainer = Trainer(tiny_config(*photo_dirs, steps=4), tmp_path / "run")
+    with console() as stderr:
+        trainer.run(progress=warn_at_step_3)
+    text = stderr.getvalue()
+    assert "4/4" in text and "it/s" in text
+    assert all(f"{name}=" in text for name in ("D", "G", "feat"))
+    assert "WARNING: callback at step 3" in shown_lines(text)
+
+
+def two_styles(photo_dirs: tuple[Path, Path], root: Path) -> Path:
+    """A style root with two subfolders (two styles) of the fixture's style images."""
+    styles = root / "styles"
+    for name, image in zip(("ink", "paint"), sorted(photo_dirs[1].iterdir()), strict=True):
+        (styles / name).mkdir(parents=True)
+        shutil.copy(image, styles / name / image.name)
+        shutil.copy(image, styles / name / f"copy{image.suffix}")
+    return styles
+
+
+def test_probe_share_is_logged_with_each_sample_grid(tmp_path: Path, photo_dirs) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = tiny_config(photo_dirs[0], two_styles(photo_dirs, tmp_path), steps=4)
+    config.style_probe, config.sample_every = True, 2
+    Trainer(config, tmp_path / "run").run()
+    rows = [r for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if "probe/share" in r]
+    assert [r["step"] for r in rows] == [2, 4]  # the end's grid is step 4's: written once
+    for row in rows:
+        for key in ("probe/share", "probe/share/ink", "probe/share/paint"):
+            assert 0 <= row[key] <= 1
+        assert row["probe/share"] == pytest.approx(
+            (row["probe/share/ink"] + row["probe/share/paint"]) / 2
+        )
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
+    assert [e.step for e in events.Scalars("probe/share")] == [2, 4]
+    assert [e.step for e in events.Images("samples")] == [2, 4]
