@@ -87,18 +87,32 @@ def test_usage_errors_are_one_line_exit_2(argv: list[str], capsys: pytest.Captur
         (["data", "check", "/no/such/dir"], "does not exist"),
     ],
 )
-def test_user_errors_are_one_line_exit_1(tmp_path: Path, argv: list[str], needle: str) -> None:
+def test_user_errors_are_one_line_exit_1(
+    tmp_path: Path, argv: list[str], needle: str, capsys, monkeypatch
+) -> None:
+    """In process, for speed; the next test runs one through the real entry point."""
+    monkeypatch.chdir(tmp_path)
     argv = [str(tmp_path / a) if a == "X" else a for a in argv]
+    assert main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines
+
+
+def test_the_entry_point_prints_a_user_error_alone(tmp_path: Path) -> None:
+    """`python -m styleforge` with a user error: one `error:` line on stderr (no log lines, no
+    traceback) and exit status 1."""
     proc = subprocess.run(
-        [sys.executable, "-m", "styleforge", *argv],
+        [sys.executable, "-m", "styleforge", "train", "--content", "/no/such/dir"]
+        + ["--style", str(tmp_path), "--out", str(tmp_path / "X")],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=tmp_path,
     )
     assert proc.returncode == 1, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: --content folder /no/such/dir does not exist"
+    ], proc.stderr
 
 
 def test_no_skip_trains_without_the_default_texture_gain(tmp_path: Path, photo_dirs) -> None:

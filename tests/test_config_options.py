@@ -4,8 +4,6 @@ defaults, flags that set the fields they name, and YAML files checked like the f
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -91,15 +89,12 @@ def test_flags_set_the_fields_they_name() -> None:
     assert config.data.load_size == TrainConfig().data.load_size  # left out: unchanged
 
 
-def _train(tmp_path: Path, yaml_text: str) -> subprocess.CompletedProcess:
+def _train(tmp_path: Path, yaml_text: str, capsys) -> tuple[int, str]:
+    """`train --config` with `yaml_text` (in process): exit status and stderr."""
     (tmp_path / "c.yaml").write_text(yaml_text)
-    return subprocess.run(
-        [sys.executable, "-m", "styleforge", "train", "--config", str(tmp_path / "c.yaml")]
-        + ["--out", str(tmp_path / "run"), "--content", "/no/such", "--style", "/no/such"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    argv = ["train", "--config", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "run")]
+    code = main([*argv, "--content", "/no/such", "--style", "/no/such"])
+    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -112,11 +107,13 @@ def _train(tmp_path: Path, yaml_text: str) -> subprocess.CompletedProcess:
         ("data:\n  crop_size: 0\n", "--crop-size must be >= 1, got 0"),
     ],
 )
-def test_bad_yaml_values_are_one_line_errors(tmp_path: Path, yaml_text: str, needle: str) -> None:
-    proc = _train(tmp_path, yaml_text)
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"error: {needle}"] or needle in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+def test_bad_yaml_values_are_one_line_errors(
+    tmp_path: Path, yaml_text: str, needle: str, capsys
+) -> None:
+    code, err = _train(tmp_path, yaml_text, capsys)
+    assert code == 1, err
+    assert err.strip().splitlines() == [f"error: {needle}"] or needle in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_yaml_reads_a_number_pyyaml_takes_for_text(tmp_path: Path) -> None:
