@@ -58,10 +58,10 @@ def test_bad_options_raise_before_anything_is_written(tmp_path: Path, photo_dirs
 
 
 def test_the_package_exports_the_api_without_importing_torch() -> None:
-    from styleforge.training import api, trainer
+    from styleforge.training import api, run_report
 
     assert (styleforge.train, styleforge.resume) == (api.train, api.resume)
-    assert styleforge.TrainResult is trainer.TrainResult
+    assert styleforge.TrainResult is run_report.TrainResult
     assert {"train", "resume", "TrainConfig", "TrainResult", "TrainProgress"} <= set(
         dir(styleforge)
     )

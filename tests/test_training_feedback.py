@@ -11,7 +11,8 @@ import pytest
 
 from conftest import console, shown_lines, tiny_config
 from styleforge.training.monitor import bar_postfix, read_metrics
-from styleforge.training.trainer import Trainer, TrainProgress
+from styleforge.training.run_report import TrainProgress
+from styleforge.training.trainer import Trainer
 
 
 def test_bar_postfix_shows_a_few_short_losses_and_the_time_left() -> None:

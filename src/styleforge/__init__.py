@@ -9,7 +9,7 @@ if TYPE_CHECKING:  # what the names below are, for type checkers and editors
     from styleforge.config import TrainConfig
     from styleforge.inference.stylizer import Stylizer
     from styleforge.training.api import resume, train
-    from styleforge.training.trainer import TrainProgress, TrainResult
+    from styleforge.training.run_report import TrainProgress, TrainResult
 
 __version__ = "0.1.0"
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
 _LAZY = {
     "Stylizer": "styleforge.inference.stylizer",
     "TrainConfig": "styleforge.config",
-    "TrainProgress": "styleforge.training.trainer",
-    "TrainResult": "styleforge.training.trainer",
+    "TrainProgress": "styleforge.training.run_report",
+    "TrainResult": "styleforge.training.run_report",
     "resume": "styleforge.training.api",
     "train": "styleforge.training.api",
 }

@@ -18,7 +18,8 @@ from styleforge.device import pick_device
 from styleforge.errors import StyleforgeError
 from styleforge.run_folder import MODEL_NAME, STATE_NAME
 from styleforge.training.distributed import is_main_process
-from styleforge.training.trainer import ProgressCallback, Trainer, TrainResult, resume_trainer
+from styleforge.training.run_report import ProgressCallback, TrainResult
+from styleforge.training.trainer import Trainer, resume_trainer
 
 log = logging.getLogger(__name__)
 

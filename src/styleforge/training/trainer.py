@@ -26,8 +26,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -43,6 +41,7 @@ from styleforge.training import checkpoint, distributed
 from styleforge.training.monitor import MetricsLog, bar_postfix, image_grid, plot_losses, save_grid
 from styleforge.training.networks import Networks
 from styleforge.training.probe import TrainingProbe
+from styleforge.training.run_report import ProgressCallback, TrainProgress, TrainResult
 from styleforge.training.runtime import Runtime
 from styleforge.training.seeding import seed_step, step_seed
 from styleforge.training.state import Progress, RunState
@@ -53,32 +52,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_IMAGES = 4
 RANK_STREAM = 1000  # global-RNG stream of rank r > 0 (dropout masks differ between ranks)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What a finished (or Ctrl-C'd, checkpointed) run left: its folder and its model file."""
-
-    run_dir: Path
-    model_path: Path  # run_dir / model.safetensors: what `Stylizer.load` opens
-    steps: int
-    seconds: float  # of training, resumed runs' earlier time included
-    interrupted: bool
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    """Where a run stands after a step, as the `progress` callback of `Trainer.run` sees it."""
-
-    step: int  # steps done (after a rollback it goes back)
-    total_steps: int | None  # None: the time budget alone ends the run
-    seconds: float  # of training so far
-    budget_seconds: float | None  # None: the step count alone ends the run
-    fraction: float  # 0..1 of the run, whichever of steps and time is further on
-    losses: dict[str, float]  # this step's losses; {} for a skipped (non-finite) step
-
-
-ProgressCallback = Callable[[TrainProgress], None]
 
 
 class Trainer:
