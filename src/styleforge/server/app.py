@@ -38,7 +38,8 @@ from styleforge.errors import (
     NotAnImageError,
     StyleforgeError,
 )
-from styleforge.server.auth import check_token, token_problem
+from styleforge.server.asgi import Receive, Scope, Send, error_response
+from styleforge.server.auth import BearerTokenMiddleware, check_token
 from styleforge.server.limits import (
     MB,
     Deadline,
@@ -76,10 +77,6 @@ STATIC = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
-PUBLIC_PATHS = frozenset(
-    {"/", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
-)
-PUBLIC_PREFIX = "/static/"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
@@ -259,14 +256,6 @@ def _static(state: ServerState, name: str) -> Response:
 
 
 # ---------------------------------------------------------------------------- errors as JSON
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """The one shape of every error body."""
-    body = {"status": status, "error": code, "message": message}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
 async def _known_error(request: Request, exc: Exception) -> JSONResponse:
     status, code = next(ERRORS[c] for c in type(exc).__mro__ if c in ERRORS)
     message = str(exc)
@@ -306,39 +295,9 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "the server failed; its log has the details")
 
 
-# ---------------------------------------------------------------------------- bearer token
-def is_public(path: str) -> bool:
-    """Paths open without the token: the page, its files, liveness and the API docs."""
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX)
-
-
-class BearerTokenMiddleware:
-    """401 with `WWW-Authenticate: Bearer` for a request off the public paths that lacks the
-    token; the check comes before routing, so a new route is protected without asking."""
-
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], token: str):
-        self.app = app
-        self.token = token.encode("ascii")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not is_public(scope["path"]):
-            header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-            problem = token_problem(header, self.token)
-            if problem is not None:
-                headers = {"WWW-Authenticate": "Bearer"}
-                await error_response(401, "unauthorized", problem, headers)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 # ---------------------------------------------------------------------------- request size
 class BodyTooLargeError(Exception):
     """Raised from `receive` when a body passes the limit."""
-
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class BodyLimitMiddleware:

@@ -2,7 +2,7 @@
 
 `serve --token-file PATH` or the `STYLEFORGE_TOKEN` environment variable (giving both is an
 error) sets a token; every request then needs `Authorization: Bearer <token>`, except those
-for the page's own files, `/healthz` and the API docs (`app.py` names them). The token is read
+for the page's own files, `/healthz` and the API docs (`PUBLIC_PATHS`). The token is read
 once at start, compared in constant time, and never logged or quoted in a message.
 """
 
@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from styleforge.errors import StyleforgeError
+from styleforge.server.asgi import Receive, Scope, Send, error_response
 
 TOKEN_ENV = "STYLEFORGE_TOKEN"
+PUBLIC_PATHS = frozenset(
+    {"/", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+PUBLIC_PREFIX = "/static/"
 MAX_TOKEN_FILE_BYTES = 4096  # a token is short; more is the wrong file
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what a browser can send in a header, unquoted
 
@@ -66,3 +71,27 @@ def token_problem(authorization: bytes | None, token: bytes) -> str | None:
     if scheme.lower() != b"bearer" or not matches:
         return "wrong token"
     return None
+
+
+def is_public(path: str) -> bool:
+    """Paths open without the token: the page, its files, liveness and the API docs."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX)
+
+
+class BearerTokenMiddleware:
+    """401 with `WWW-Authenticate: Bearer` for a request off the public paths that lacks the
+    token; the check comes before routing, so a new route is protected without asking."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], token: str):
+        self.app = app
+        self.token = token.encode("ascii")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not is_public(scope["path"]):
+            header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            problem = token_problem(header, self.token)
+            if problem is not None:
+                headers = {"WWW-Authenticate": "Bearer"}
+                await error_response(401, "unauthorized", problem, headers)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
