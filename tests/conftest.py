@@ -80,7 +80,8 @@ def tiny_config(content: Path | None = None, style: Path | None = None, **top) -
 def with_statistics_transfer(config: TrainConfig) -> StyleNet:
     """A net with the default statistics transfer set to curves far from the identity (texture
     halved for the first style, doubled for the others; colour curves bent at random), so the
-    inference paths are tested with it doing something. Seed torch first."""
+    inference paths are tested with it doing something), and the output filter on for the first
+    style only. Seed torch first."""
     config.model.stats_transfer = True
     net = StyleNet(config.model)
     statistics = net.generator.statistics
@@ -92,6 +93,10 @@ def with_statistics_transfer(config: TrainConfig) -> StyleNet:
     table[0, :energy] = -0.5 * statistics.energy_in  # ... and 0.5 for the first style
     net.mapping.offsets.table.copy_(table)
     net.encoder.offsets.table.copy_(table)
+    first = torch.zeros(config.model.num_styles, 1)
+    first[0] = 1.0
+    net.mapping.offsets.output_filter.copy_(first)
+    net.encoder.offsets.output_filter.copy_(first)
     return net
 
 

@@ -89,8 +89,9 @@ def test_training_fits_the_transfer_and_the_model_file_carries_it(
     assert torch.allclose(table[0, : len(energy_in)], energy_out - energy_in)
     assert torch.equal(table, net.encoder.offsets.table)
     code = stylizer.style_code(seed=3)
-    assert code.shape[1] == config.model.style_dim + STATISTICS_PARAMETERS
-    assert torch.equal(code[0, config.model.style_dim :], table[0])  # the codes carry them
+    learnt = config.model.style_dim
+    assert code.shape[1] == learnt + STATISTICS_PARAMETERS + 1  # then the output filter's weight
+    assert torch.equal(code[0, learnt:-1], table[0])  # the codes carry them
 
 
 def test_model_files_from_before_the_transfer_load_without_it() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import console, shown_lines, tiny_config
+from styleforge.inference.stylizer import Stylizer
 from styleforge.training.monitor import bar_postfix, read_metrics
 from styleforge.training.run_report import TrainProgress
 from styleforge.training.trainer import Trainer
@@ -51,8 +52,16 @@ def test_probe_share_is_logged_with_each_sample_grid(tmp_path: Path, photo_dirs)
 
     config = tiny_config(photo_dirs[0], two_styles(photo_dirs, tmp_path), steps=4)
     config.style_probe, config.sample_every = True, 2
-    Trainer(config, tmp_path / "run").run()
-    rows = [r for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if "probe/share" in r]
+    trainer = Trainer(config, tmp_path / "run")
+    seen = []  # while training, every style's output filter is off
+    trainer.run(
+        progress=lambda _: seen.append(
+            trainer.nets.ema.model.mapping.offsets.output_filter.sum().item()
+        )
+    )
+    assert seen and not any(seen)
+    metrics = read_metrics(tmp_path / "run" / "metrics.jsonl")
+    rows = [r for r in metrics if "probe/share" in r]
     assert [r["step"] for r in rows] == [2, 4]  # the end's grid is step 4's: written once
     for row in rows:
         for key in ("probe/share", "probe/share/ink", "probe/share/paint"):
@@ -60,6 +69,17 @@ def test_probe_share_is_logged_with_each_sample_grid(tmp_path: Path, photo_dirs)
         assert row["probe/share"] == pytest.approx(
             (row["probe/share/ink"] + row["probe/share/paint"]) / 2
         )
+    # at the end each style chose its output filter by the probe, and the model file keeps it
+    (choice,) = [r for r in metrics if "output_filter/ink" in r]
+    chosen = [choice[f"output_filter/{name}"] for name in ("ink", "paint")]
+    for name, on in zip(("ink", "paint"), chosen, strict=True):
+        better = (
+            choice[f"output_filter/{name}/filtered"] > choice[f"output_filter/{name}/unfiltered"]
+        )
+        assert on == float(better)
+    shipped = Stylizer.load(trainer.model_path).net
+    assert shipped.mapping.offsets.output_filter.flatten().tolist() == chosen
+    assert shipped.encoder.offsets.output_filter.flatten().tolist() == chosen
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
     assert [e.step for e in events.Scalars("probe/share")] == [2, 4]
     assert [e.step for e in events.Images("samples")] == [2, 4]

@@ -108,6 +108,12 @@ class ModelConfig:
         " untouched input",
         advanced=True,
     )
+    output_filter: bool = option(
+        True,
+        "let each style choose, at the end of training, an edge-aware filter of its output led"
+        " by the photo (kept where the style probe says it looks more like the style)",
+        advanced=True,
+    )
     latent_dim: int = option(16, "size of the noise vector z", minimum=1, advanced=True)
     style_dim: int = option(64, "size of the style code", minimum=1, advanced=True)
     styles: list[str] = option(
@@ -120,8 +126,10 @@ class ModelConfig:
 
     @property
     def code_dim(self) -> int:
-        """Length of a style code: the learnt part, then the statistics transfer's offsets."""
-        return self.style_dim + (STATISTICS_PARAMETERS if self.stats_transfer else 0)
+        """Length of a style code: the learnt part, then the statistics transfer's offsets, then
+        the output filter's weight."""
+        fixed = (STATISTICS_PARAMETERS if self.stats_transfer else 0) + int(self.output_filter)
+        return self.style_dim + fixed
 
     @property
     def size_multiple(self) -> int:

@@ -17,7 +17,12 @@ log = logging.getLogger(__name__)
 # What a saved config meant before these keys existed (their defaults have changed since):
 # a model or run saved then goes on as it was trained.
 BEFORE_KEY_EXISTED = {
-    "model": {"disc_input": "rgb", "stats_transfer": False, "detail_radius": 0},
+    "model": {
+        "disc_input": "rgb",
+        "stats_transfer": False,
+        "detail_radius": 0,
+        "output_filter": False,
+    },
 }
 
 ANY = object()  # a removed key whose value never mattered once the others are off

@@ -38,3 +38,15 @@ def guided_base(x: torch.Tensor, radius: int, eps: float = GUIDED_EPS) -> torch.
     var = (box_mean(x * x, radius) - mean * mean).clamp_min(0)
     keep = var / (var + eps)
     return box_mean(keep, radius) * x + box_mean((1 - keep) * mean, radius)
+
+
+def joint_guided(x: torch.Tensor, guide: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """`x` (N, C, H, W) filtered with a separate one-channel `guide` (He et al.'s guided filter):
+    locally a linear function of the guide, so `x` keeps only the edges the guide has; `eps` is
+    the guide's variance below which a box counts as flat."""
+    mean_guide = box_mean(guide, radius)
+    mean_x = box_mean(x, radius)
+    cov = box_mean(x * guide, radius) - mean_x * mean_guide
+    var = (box_mean(guide * guide, radius) - mean_guide * mean_guide).clamp_min(0)
+    slope = cov / (var + eps)
+    return box_mean(slope, radius) * guide + box_mean(mean_x - slope * mean_guide, radius)

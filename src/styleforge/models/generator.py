@@ -10,13 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from styleforge.config import ModelConfig
-from styleforge.models.filters import guided_base
-from styleforge.models.layers import ModulatedNorm, conv, make_norm
+from styleforge.config import STATISTICS_PARAMETERS, ModelConfig
+from styleforge.models.filters import guided_base, joint_guided
+from styleforge.models.layers import ModulatedNorm, conv, luminance, make_norm
 from styleforge.models.statistics_transfer import StatisticsTransfer
 
 DETAIL_CELL = 16  # pixels per region of the texture gain without --local-affine
 SKIP_CLAMP = 0.995  # keeps atanh finite; a pixel at 255 passes through as 254
+OUTPUT_FILTER_RADIUS = 1  # the output filter's box, in image pixels
+OUTPUT_FILTER_EPS = 0.02  # and the photo's variance (in [-1, 1] units) below which it flattens
 
 
 class ConvNormAct(nn.Sequential):
@@ -135,6 +137,7 @@ class Generator(nn.Module):
         self.skip = cfg.skip
         self.style_dim = cfg.style_dim
         self.statistics = StatisticsTransfer() if cfg.stats_transfer else None
+        self.output_filter = cfg.output_filter  # the code's last number weighs it
         # the regional controls share one grid: --local-affine's cells, 16 pixels without it;
         # cell is in bottleneck pixels, applied in this order
         self.cell = max(1, round((cfg.local_affine or DETAIL_CELL) / cfg.size_multiple))
@@ -157,10 +160,25 @@ class Generator(nn.Module):
         """What the network changes: x through the code's statistics transfer, if it has one."""
         if self.statistics is None:
             return x
-        return self.statistics(x, code[:, self.style_dim :].detach())  # fixed numbers
+        offsets = code[:, self.style_dim : self.style_dim + STATISTICS_PARAMETERS]
+        return self.statistics(x, offsets.detach())  # fixed numbers
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        return self.change(self.start_from(x, code), code)
+        out = self.change(self.start_from(x, code), code)
+        if not self.output_filter:
+            return out
+        weight = code[:, -1:].detach().view(-1, 1, 1, 1)  # fixed: 0 while training
+        if not torch.compiler.is_compiling() and not weight.any():  # (a graph keeps the filter)
+            return out  # no code of this batch filters: skip its cost
+        return out + weight * (self.filter_output(out, x) - out)
+
+    def filter_output(self, out: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+        """The output filter: `out` as a local linear function of the photo's luminance (a
+        guided filter led by the photo), which keeps the decoder's colour and outlines where
+        the photo has edges and removes the blotches and strokes it draws where the photo is
+        flat. Whether a style wants that is chosen after training (`training.output_filter`)."""
+        guide = luminance(photo)
+        return joint_guided(out, guide, OUTPUT_FILTER_RADIUS, OUTPUT_FILTER_EPS).clamp(-1, 1)
 
     def change(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """The network's part: its change to `x`, already through `start_from`."""

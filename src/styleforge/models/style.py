@@ -3,8 +3,9 @@
 The mapping network turns random noise z plus a style label into a code: a shared MLP, then one
 head per style, so a model holds many styles and the noise gives varied outputs. The style
 encoder turns a reference image into a code of a given style. The one-style case is one head.
-Both end every code with the style's statistics-transfer offsets when the model has them
-(`StyleOffsets`), so whatever makes or mixes codes carries them along.
+Both end every code with the style's fixed numbers (`StyleOffsets`): its statistics-transfer
+offsets and its output filter's weight, when the model has them, so whatever makes or mixes codes
+carries them along.
 """
 
 from __future__ import annotations
@@ -16,19 +17,23 @@ from styleforge.config import STATISTICS_PARAMETERS, ModelConfig
 
 
 class StyleOffsets(nn.Module):
-    """Each style's statistics-transfer offsets (fitted before training, then fixed), appended
-    to its codes."""
+    """Each style's fixed numbers, appended to its codes: the statistics transfer's offsets
+    (fitted before training) and the output filter's weight (chosen at its end; 0: off)."""
 
-    def __init__(self, num_styles: int):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.register_buffer("table", torch.zeros(num_styles, STATISTICS_PARAMETERS))
+        if cfg.stats_transfer:
+            self.register_buffer("table", torch.zeros(cfg.num_styles, STATISTICS_PARAMETERS))
+        if cfg.output_filter:
+            self.register_buffer("output_filter", torch.zeros(cfg.num_styles, 1))
 
     def forward(self, codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return torch.cat([codes, self.table[labels].to(codes.dtype)], 1)
+        fixed = [getattr(self, name, None) for name in ("table", "output_filter")]
+        return torch.cat([codes, *(t[labels].to(codes.dtype) for t in fixed if t is not None)], 1)
 
 
 def style_offsets(cfg: ModelConfig) -> StyleOffsets | None:
-    return StyleOffsets(cfg.num_styles) if cfg.stats_transfer else None
+    return StyleOffsets(cfg) if cfg.stats_transfer or cfg.output_filter else None
 
 
 class MappingNetwork(nn.Module):

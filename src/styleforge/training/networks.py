@@ -38,8 +38,10 @@ class Networks:
             nce = PatchNCE([chans[i] for i in ids], optim.nce_patches, optim.nce_temperature)
             nce = nce.to(device)
         if optim.content_loss == "cycle":
-            # back to photos: nothing fitted for that direction, so no statistics transfer
-            back_cfg = dataclasses.replace(model, styles=["content"], stats_transfer=False)
+            # back to photos: nothing fitted or chosen for that direction
+            back_cfg = dataclasses.replace(
+                model, styles=["content"], stats_transfer=False, output_filter=False
+            )
             back = StyleNet(back_cfg).to(device)
             disc_back = PatchDiscriminator(back_cfg).to(device)
         return cls(net, disc, EMA(net, optim.ema_beta), nce, back, disc_back)

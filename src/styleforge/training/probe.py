@@ -57,6 +57,12 @@ class TrainingProbe:
         """Pooled features of five crops of each uint8 (3, H, W) image."""
         return crop_features(self.net, [uint8_to_pil(img) for img in images])
 
+    def probability(self, style: int, outputs: torch.Tensor) -> float:
+        """The mean probability style `style`'s probe gives the (N, 3, H, W) outputs in
+        [-1, 1], every one of them."""
+        features = crop_features(self.net, [unit_to_pil(x) for x in outputs])
+        return self.probes[style].probability(features)
+
     def shares(self, outputs: Sequence[torch.Tensor]) -> dict[str, float]:
         """`probe/share` (the mean over styles) and, for several styles, `probe/share/NAME`,
         from `outputs[i]`: the (N, 3, H, W) sample outputs in [-1, 1] for style i, of which the

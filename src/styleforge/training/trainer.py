@@ -37,10 +37,10 @@ from styleforge.data.datasets import BatchSampler, TrainingData
 from styleforge.errors import StyleforgeError
 from styleforge.progress import progress_bar
 from styleforge.run_folder import LOSS_PLOT_NAME, STATE_NAME
-from styleforge.training import checkpoint, distributed
+from styleforge.training import checkpoint, distributed, output_filter
 from styleforge.training.monitor import MetricsLog, bar_postfix, image_grid, plot_losses, save_grid
 from styleforge.training.networks import Networks
-from styleforge.training.probe import TrainingProbe
+from styleforge.training.probe import FIT_IMAGES, TrainingProbe
 from styleforge.training.run_report import ProgressCallback, TrainProgress, TrainResult
 from styleforge.training.runtime import Runtime
 from styleforge.training.seeding import seed_step, step_seed
@@ -195,14 +195,18 @@ class Trainer:
             self.prepare_run_dir()
         metrics = MetricsLog(self.run_dir, resume_step=self.step) if main else None
         probe = self.start_probe() if main else None
+        self.set_output_filter()  # off while training
         try:
             options = {"desc": "training", "unit": "it", "disable": None if main else True}
             with progress_bar(total=self.config.steps, initial=self.step, **options) as bar:
                 interrupted = self.loop(bar, metrics, probe, stop_at, progress)
             if main:
+                filtered = not interrupted and self.set_output_filter(probe, metrics)
                 self.save()
                 if self.sampled_at != self.step:
                     self.write_samples(metrics, probe)
+                elif filtered:  # the last grid shows the model as shipped
+                    self.write_samples()
         finally:
             if metrics is not None:
                 metrics.close()
@@ -269,6 +273,25 @@ class Trainer:
         except StyleforgeError as exc:
             log.warning("no style probe: %s", exc)
             return None
+
+    def set_output_filter(
+        self, probe: TrainingProbe | None = None, metrics: MetricsLog | None = None
+    ) -> bool:
+        """Every style's output filter off (as it trains), or, given the run's probe, on where
+        it prefers the EMA's outputs filtered (`training.output_filter`); whether any is on."""
+        if not self.config.model.output_filter:
+            return False
+        nets = (self.nets.net, self.nets.ema.model)
+        output_filter.set_weights(nets, None)
+        if probe is None:
+            return False
+        model, size = self.config.model, self.config.data.load_size
+        photos = self.data.sample_inputs(FIT_IMAGES, size, model.size_multiple)
+        chosen = output_filter.choose(nets[1], probe, photos.to(self.device))
+        output_filter.set_weights(nets, chosen)
+        if metrics is not None:
+            metrics.write(self.step, output_filter.choice_metrics(chosen))
+        return any(choice.on for choice in chosen.values())
 
     def report(self, losses: dict[str, float]) -> TrainProgress:
         """The run's progress after a step whose losses were `losses`."""
