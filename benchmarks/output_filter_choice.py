@@ -44,14 +44,16 @@ def with_filter(path: Path) -> Stylizer:
     return Stylizer(net, config, torch.device("cpu"))
 
 
-def run_choice(stylizer: Stylizer) -> dict[str, output_filter.FilterChoice]:
-    """What the trainer chooses at the end of this model's run."""
+def run_choice(
+    stylizer: Stylizer, weights: tuple[float, ...]
+) -> dict[str, output_filter.FilterChoice]:
+    """What the trainer chooses at the end of this model's run, among `weights`."""
     config = stylizer.config
     data = TrainingData.load(config.data)
     probe = TrainingProbe(data, torch.device("cpu"))
     photos = data.sample_inputs(FIT_IMAGES, config.data.load_size, config.model.size_multiple)
     output_filter.set_weights([stylizer.net], None)
-    return output_filter.choose(stylizer.net, probe, photos)
+    return output_filter.choose(stylizer.net, probe, photos, weights)
 
 
 def main() -> int:
@@ -59,8 +61,10 @@ def main() -> int:
     parser.add_argument("root", type=Path, help="a `bench --quality --out` folder")
     parser.add_argument("styles", help="comma-separated tasks, e.g. cartoon,pencil,painting")
     parser.add_argument("--recipe", default="default", help="the recipe's name in that run")
+    parser.add_argument("--weights", default="0,1", help="filter weights to score (default 0,1)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    weights = tuple(float(w) for w in args.weights.split(","))
     enl0 = EfficientNetLite0()
     results = {}
     for style in args.styles.split(","):
@@ -78,21 +82,24 @@ def main() -> int:
         shipped = load_model_file(path)[1].model.output_filter
         saved = Stylizer.load(path, "cpu").net.mapping.offsets if shipped else None
         stylizer = with_filter(path)
-        choice = run_choice(stylizer)[stylizer.config.model.styles[0]]
+        name0 = stylizer.config.model.styles[0]
+        choice = run_choice(stylizer, weights)[name0]
         rows = {"identity": scorer.inputs}
-        for name, on in (("filter off", False), ("filter on", True)):
-            weights = {stylizer.config.model.styles[0]: dataclasses.replace(choice, on=on)}
-            output_filter.set_weights([stylizer.net], weights)
-            rows[name] = {n: stylizer(img) for n, img in scorer.inputs.items()}
-            folder = args.root / "output_filter" / style / name.replace(" ", "_")
+        for weight in weights:
+            output_filter.set_weights(
+                [stylizer.net], {name0: dataclasses.replace(choice, weight=weight)}
+            )
+            row = f"weight {weight:g}"
+            rows[row] = {n: stylizer(img) for n, img in scorer.inputs.items()}
+            folder = args.root / "output_filter" / style / row.replace(" ", "_")
             folder.mkdir(parents=True, exist_ok=True)
-            for n, img in rows[name].items():
+            for n, img in rows[row].items():
                 img.save(folder / f"{n}.png")
         print(f"{style}: probe share / FD gap closed (or drop) / SSIM gap closed / content")
+        shown = ", ".join(f"{p:.3f} at {w:g}" for w, p in choice.probabilities.items())
         print(
-            f"  the run's choice: {'on' if choice.on else 'off'} (training probe"
-            f" {choice.unfiltered:.3f} -> {choice.filtered:.3f})"
-            + ("" if saved is None else f"; the model file has {saved.output_filter.item():.0f}")
+            f"  the run's choice: weight {choice.weight:g} (training probe {shown})"
+            + ("" if saved is None else f"; the model file has {saved.output_filter.item():g}")
         )
         results[style] = {"choice": dataclasses.asdict(choice)}
         for name, outputs in rows.items():

@@ -79,9 +79,10 @@ def test_each_style_keeps_the_filter_where_its_probe_prefers_it() -> None:
     photos = torch.stack(
         [pil_to_unit(real_photo(n, 48).crop((0, 0, 48, 48))) for n in ("coffee", "rocket")]
     )
-    chosen = output_filter.choose(net, RoughnessProbe(smooth_styles={1}), photos)
-    assert [chosen[name].on for name in ("ink", "paint")] == [False, True]
-    assert chosen["paint"].filtered > chosen["paint"].unfiltered
+    chosen = output_filter.choose(net, RoughnessProbe(smooth_styles={1}), photos, (0, 0.5, 1))
+    assert [chosen[name].weight for name in ("ink", "paint")] == [0, 1]
+    paint = chosen["paint"].probabilities
+    assert paint[1] > paint[0.5] > paint[0]  # filtering removes roughness step by step
     other = StyleNet(config.model)
     output_filter.set_weights([net, other], chosen)
     for module in (net, other):
@@ -89,7 +90,7 @@ def test_each_style_keeps_the_filter_where_its_probe_prefers_it() -> None:
             assert offsets.output_filter.flatten().tolist() == [0.0, 1.0]
     values = output_filter.choice_metrics(chosen)
     assert values["output_filter/paint"] == 1.0 and values["output_filter/ink"] == 0.0
-    assert np.isclose(values["output_filter/paint/filtered"], chosen["paint"].filtered)
+    assert np.isclose(values["output_filter/paint/probability_at_0.5"], paint[0.5])
 
 
 def test_models_saved_before_the_filter_load_without_it() -> None:

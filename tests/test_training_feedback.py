@@ -72,11 +72,9 @@ def test_probe_share_is_logged_with_each_sample_grid(tmp_path: Path, photo_dirs)
     # at the end each style chose its output filter by the probe, and the model file keeps it
     (choice,) = [r for r in metrics if "output_filter/ink" in r]
     chosen = [choice[f"output_filter/{name}"] for name in ("ink", "paint")]
-    for name, on in zip(("ink", "paint"), chosen, strict=True):
-        better = (
-            choice[f"output_filter/{name}/filtered"] > choice[f"output_filter/{name}/unfiltered"]
-        )
-        assert on == float(better)
+    for name, weight in zip(("ink", "paint"), chosen, strict=True):
+        at = {w: choice[f"output_filter/{name}/probability_at_{w}"] for w in (0, 1)}
+        assert weight == max(at, key=lambda w: (at[w], -w))
     shipped = Stylizer.load(trainer.model_path).net
     assert shipped.mapping.offsets.output_filter.flatten().tolist() == chosen
     assert shipped.encoder.offsets.output_filter.flatten().tolist() == chosen

@@ -24,55 +24,53 @@ from styleforge.training.probe import TrainingProbe
 log = logging.getLogger(__name__)
 
 NOISE_SEED = 4321  # the codes the choice is made with, the same in every run
-
-
-@torch.no_grad()
-def set_weights(nets: Iterable[StyleNet], chosen: dict[str, FilterChoice] | None) -> None:
-    """Give every net's codes the filter weight 1 for the styles `chosen` turns on, else 0 (all
-    0 for None)."""
-    for net in nets:
-        weights = [[float(bool(chosen and chosen[name].on))] for name in net.cfg.styles]
-        for offsets in (net.mapping.offsets, net.encoder.offsets):
-            offsets.output_filter.copy_(torch.tensor(weights))
+WEIGHTS = (0.0, 1.0)  # the filter weights a style chooses among
 
 
 @dataclass(frozen=True)
 class FilterChoice:
-    """One style's choice, with the probe's mean style probability either way."""
+    """One style's chosen filter weight, with the probe's mean style probability at each."""
 
-    on: bool
-    unfiltered: float
-    filtered: float
+    weight: float
+    probabilities: dict[float, float]
+
+
+@torch.no_grad()
+def set_weights(nets: Iterable[StyleNet], chosen: dict[str, FilterChoice] | None) -> None:
+    """Give every net's codes each style's chosen filter weight (all 0 for None)."""
+    for net in nets:
+        weights = [[chosen[name].weight if chosen else 0.0] for name in net.cfg.styles]
+        for offsets in (net.mapping.offsets, net.encoder.offsets):
+            offsets.output_filter.copy_(torch.tensor(weights))
 
 
 def choice_metrics(chosen: dict[str, FilterChoice]) -> dict[str, float]:
-    """The choices as metrics.jsonl and TensorBoard values: `output_filter/NAME` 1 (on) or 0,
-    and the probe's style probability unfiltered and filtered."""
+    """The choices as metrics.jsonl and TensorBoard values: `output_filter/NAME` (the weight)
+    and `output_filter/NAME/probability_at_W` (the probe's style probability at weight W)."""
     values = {}
     for name, choice in chosen.items():
-        key = f"output_filter/{name}"
-        values |= {key: float(choice.on), f"{key}/unfiltered": choice.unfiltered}
-        values[f"{key}/filtered"] = choice.filtered
+        values[f"output_filter/{name}"] = choice.weight
+        for weight, probability in choice.probabilities.items():
+            values[f"output_filter/{name}/probability_at_{weight:g}"] = probability
     return values
 
 
 @torch.no_grad()
-def choose(net: StyleNet, probe: TrainingProbe, photos: torch.Tensor) -> dict[str, FilterChoice]:
-    """Per style name, whether the probe prefers `net`'s outputs of `photos` (N, 3, H, W in
-    [-1, 1], on the net's device) filtered; `net`'s filter weights must be 0."""
+def choose(
+    net: StyleNet, probe: TrainingProbe, photos: torch.Tensor, weights: tuple[float, ...] = WEIGHTS
+) -> dict[str, FilterChoice]:
+    """Per style name, the filter weight at which the probe takes `net`'s outputs of `photos`
+    (N, 3, H, W in [-1, 1], on the net's device) most for the style (the lowest weight on a
+    tie); `net`'s filter weights must be 0."""
     gen = torch.Generator().manual_seed(NOISE_SEED)
     chosen = {}
     for style, name in enumerate(net.cfg.styles):
         labels = torch.full((photos.shape[0],), style, dtype=torch.long, device=photos.device)
         raw = net(photos, net.style_codes(labels, gen))
-        filtered = net.generator.filter_output(raw, photos)
-        before, after = probe.probability(style, raw), probe.probability(style, filtered)
-        chosen[name] = FilterChoice(after > before, before, after)
-        log.info(
-            "output filter for %s: %s (style probability %.2f unfiltered, %.2f filtered)",
-            name,
-            "on" if after > before else "off",
-            before,
-            after,
-        )
+        change = net.generator.filter_output(raw, photos) - raw
+        probabilities = {w: probe.probability(style, raw + w * change) for w in sorted(weights)}
+        best = max(probabilities, key=lambda w: (probabilities[w], -w))
+        chosen[name] = FilterChoice(best, probabilities)
+        shown = ", ".join(f"{p:.2f} at {w:g}" for w, p in probabilities.items())
+        log.info("output filter for %s: weight %g (style probability %s)", name, best, shown)
     return chosen

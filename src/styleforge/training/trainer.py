@@ -291,7 +291,7 @@ class Trainer:
         output_filter.set_weights(nets, chosen)
         if metrics is not None:
             metrics.write(self.step, output_filter.choice_metrics(chosen))
-        return any(choice.on for choice in chosen.values())
+        return any(choice.weight > 0 for choice in chosen.values())
 
     def report(self, losses: dict[str, float]) -> TrainProgress:
         """The run's progress after a step whose losses were `losses`."""
