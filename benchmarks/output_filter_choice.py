@@ -96,7 +96,10 @@ def main() -> int:
             for n, img in rows[row].items():
                 img.save(folder / f"{n}.png")
         print(f"{style}: probe share / FD gap closed (or drop) / SSIM gap closed / content")
-        shown = ", ".join(f"{p:.3f} at {w:g}" for w, p in choice.probabilities.items())
+        shown = ", ".join(
+            f"{p:.3f} at {w:g} (t {choice.t_values[w]:+.1f})"
+            for w, p in choice.probabilities.items()
+        )
         print(
             f"  the run's choice: weight {choice.weight:g} (training probe {shown})"
             + ("" if saved is None else f"; the model file has {saved.output_filter.item():g}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from conftest import real_photo, tiny_config, with_statistics_transfer
+from conftest import PHOTO_NAMES, real_photo, tiny_config, with_statistics_transfer
 from styleforge.config import TrainConfig
 from styleforge.data.augment import pil_to_unit
 from styleforge.models.filters import joint_guided
@@ -68,8 +68,8 @@ class RoughnessProbe:
     def __init__(self, smooth_styles: set[int]):
         self.smooth_styles = smooth_styles
 
-    def probability(self, style: int, outputs: torch.Tensor) -> float:
-        roughness = (outputs[..., 1:] - outputs[..., :-1]).abs().mean().item()
+    def probabilities(self, style: int, outputs: torch.Tensor) -> np.ndarray:
+        roughness = (outputs[..., 1:] - outputs[..., :-1]).abs().mean(dim=(1, 2, 3)).numpy()
         return -roughness if style in self.smooth_styles else roughness
 
 
@@ -83,6 +83,8 @@ def test_each_style_keeps_the_filter_where_its_probe_prefers_it() -> None:
     assert [chosen[name].weight for name in ("ink", "paint")] == [0, 1]
     paint = chosen["paint"].probabilities
     assert paint[1] > paint[0.5] > paint[0]  # filtering removes roughness step by step
+    assert chosen["paint"].t_values[1] > output_filter.MARGIN
+    assert chosen["ink"].t_values[1] < 0
     other = StyleNet(config.model)
     output_filter.set_weights([net, other], chosen)
     for module in (net, other):
@@ -91,6 +93,24 @@ def test_each_style_keeps_the_filter_where_its_probe_prefers_it() -> None:
     values = output_filter.choice_metrics(chosen)
     assert values["output_filter/paint"] == 1.0 and values["output_filter/ink"] == 0.0
     assert np.isclose(values["output_filter/paint/probability_at_0.5"], paint[0.5])
+
+
+def test_a_gain_within_chance_keeps_the_filter_off() -> None:
+    net, _ = two_style_net()
+    output_filter.set_weights([net], None)
+    photos = torch.stack([pil_to_unit(real_photo(n, 48).crop((0, 0, 48, 48))) for n in PHOTO_NAMES])
+
+    class NoisyProbe:  # the filter wins on average, but loses on half the photos
+        calls = 0
+
+        def probabilities(self, style: int, outputs: torch.Tensor) -> np.ndarray:
+            self.calls += 1  # weight 0 is scored first
+            return np.zeros(4) if self.calls % 2 else np.array([0.3, -0.2, 0.3, -0.2])
+
+    chosen = output_filter.choose(net, NoisyProbe(), photos)
+    assert all(c.probabilities[1] > c.probabilities[0] for c in chosen.values())
+    assert all(c.weight == 0 for c in chosen.values())
+    assert output_filter.t_value(np.array([0.1])) == 0  # one photo: no evidence
 
 
 def test_models_saved_before_the_filter_load_without_it() -> None:

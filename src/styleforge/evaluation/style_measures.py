@@ -43,10 +43,10 @@ class StyleProbe:
         """The share of `features` (rows) the probe takes for the style."""
         return float(self.model.predict(features).mean())
 
-    def probability(self, features: np.ndarray) -> float:
-        """The mean probability the probe gives `features` (rows) of being the style: finer
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """The probability the probe gives each row of `features` of being the style: finer
         than the share where two sets of outputs are compared."""
-        return float(self.model.predict_proba(features)[:, 1].mean())
+        return self.model.predict_proba(features)[:, 1]
 
     def accuracy(self, photos: np.ndarray, styles: np.ndarray) -> float:
         """Balanced accuracy on held-out photos and style images (0.5 is chance)."""

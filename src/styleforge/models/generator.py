@@ -168,7 +168,8 @@ class Generator(nn.Module):
         if not self.output_filter:
             return out
         weight = code[:, -1:].detach().view(-1, 1, 1, 1)  # fixed: 0 while training
-        if not torch.compiler.is_compiling() and not weight.any():  # (a graph keeps the filter)
+        traced = torch.compiler.is_compiling() or weight.is_meta  # a graph keeps the filter
+        if not traced and not weight.any():
             return out  # no code of this batch filters: skip its cost
         return out + weight * (self.filter_output(out, x) - out)
 

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from styleforge.models.stylenet import StyleNet
@@ -25,14 +26,17 @@ log = logging.getLogger(__name__)
 
 NOISE_SEED = 4321  # the codes the choice is made with, the same in every run
 WEIGHTS = (0.0, 1.0)  # the filter weights a style chooses among
+MARGIN = 2.0  # a weight above 0 must beat 0 by this many standard errors of its paired gain
 
 
 @dataclass(frozen=True)
 class FilterChoice:
-    """One style's chosen filter weight, with the probe's mean style probability at each."""
+    """One style's chosen filter weight, with the probe's mean style probability at each
+    candidate and each one's gain over weight 0 in standard errors (paired over the photos)."""
 
     weight: float
     probabilities: dict[float, float]
+    t_values: dict[float, float]
 
 
 @torch.no_grad()
@@ -55,22 +59,37 @@ def choice_metrics(chosen: dict[str, FilterChoice]) -> dict[str, float]:
     return values
 
 
+def t_value(gains: np.ndarray) -> float:
+    """The mean of paired gains over its standard error; 0 for a single photo (no evidence)."""
+    if len(gains) < 2:
+        return 0.0
+    error = gains.std(ddof=1) / np.sqrt(len(gains))
+    mean = float(gains.mean())
+    if error > 0:
+        return mean / error
+    return 0.0 if mean == 0 else float(np.sign(mean)) * np.inf
+
+
 @torch.no_grad()
 def choose(
     net: StyleNet, probe: TrainingProbe, photos: torch.Tensor, weights: tuple[float, ...] = WEIGHTS
 ) -> dict[str, FilterChoice]:
     """Per style name, the filter weight at which the probe takes `net`'s outputs of `photos`
-    (N, 3, H, W in [-1, 1], on the net's device) most for the style (the lowest weight on a
-    tie); `net`'s filter weights must be 0."""
+    (N, 3, H, W in [-1, 1], on the net's device) most for the style, among 0 and the weights
+    whose gain over 0 is clear (MARGIN standard errors): a probe fitted on a few images moves
+    by chance, and an unneeded filter costs the photo's texture. `net`'s weights must be 0."""
     gen = torch.Generator().manual_seed(NOISE_SEED)
     chosen = {}
     for style, name in enumerate(net.cfg.styles):
         labels = torch.full((photos.shape[0],), style, dtype=torch.long, device=photos.device)
         raw = net(photos, net.style_codes(labels, gen))
         change = net.generator.filter_output(raw, photos) - raw
-        probabilities = {w: probe.probability(style, raw + w * change) for w in sorted(weights)}
-        best = max(probabilities, key=lambda w: (probabilities[w], -w))
-        chosen[name] = FilterChoice(best, probabilities)
-        shown = ", ".join(f"{p:.2f} at {w:g}" for w, p in probabilities.items())
+        at = {w: probe.probabilities(style, raw + w * change) for w in sorted({0.0, *weights})}
+        t_values = {w: t_value(p - at[0.0]) for w, p in at.items()}
+        clear = [w for w in at if w == 0.0 or t_values[w] > MARGIN]
+        best = max(clear, key=lambda w: float(at[w].mean()))
+        probabilities = {w: float(p.mean()) for w, p in at.items()}
+        chosen[name] = FilterChoice(best, probabilities, t_values)
+        shown = ", ".join(f"{probabilities[w]:.2f} at {w:g} (t {t_values[w]:+.1f})" for w in at)
         log.info("output filter for %s: weight %g (style probability %s)", name, best, shown)
     return chosen

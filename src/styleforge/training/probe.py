@@ -57,11 +57,12 @@ class TrainingProbe:
         """Pooled features of five crops of each uint8 (3, H, W) image."""
         return crop_features(self.net, [uint8_to_pil(img) for img in images])
 
-    def probability(self, style: int, outputs: torch.Tensor) -> float:
-        """The mean probability style `style`'s probe gives the (N, 3, H, W) outputs in
-        [-1, 1], every one of them."""
+    def probabilities(self, style: int, outputs: torch.Tensor) -> np.ndarray:
+        """The probability style `style`'s probe gives each of the (N, 3, H, W) outputs in
+        [-1, 1] (the mean over its five crops)."""
         features = crop_features(self.net, [unit_to_pil(x) for x in outputs])
-        return self.probes[style].probability(features)
+        per_crop = self.probes[style].probabilities(features)
+        return per_crop.reshape(len(outputs), -1).mean(1)
 
     def shares(self, outputs: Sequence[torch.Tensor]) -> dict[str, float]:
         """`probe/share` (the mean over styles) and, for several styles, `probe/share/NAME`,
