@@ -114,9 +114,6 @@ def add_export(sub: Any) -> None:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    import numpy as np
-    from PIL import Image as PILImage
-
     from styleforge.device import set_threads
     from styleforge.extras import need
     from styleforge.inference.files import RunReport, check_overwrites, grid, plan_jobs, run_jobs
@@ -148,8 +145,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if videos:
         need("av")  # the [video] extra: say so before any work
 
-    def render_frame(rgb):
-        return np.asarray(stylizer.stylize_pil([PILImage.fromarray(rgb)], code)[0])
+    def render_frames(frames):
+        return stylizer.stylize_frames(frames, code)
 
     def render(images):
         if args.variants == 1:
@@ -160,7 +157,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         ]
 
     report = run_jobs(jobs, render, args.batch_size) if jobs else RunReport()
-    for job, result in run_video_jobs(videos, render_frame, args.stabilize, report):
+    results = run_video_jobs(videos, render_frames, args.stabilize, report, args.batch_size)
+    for job, result in results:
         info = result.info
         print(
             f"{job.target}: {info.frames} frames, {float(info.fps):.3g} fps, "
