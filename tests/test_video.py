@@ -1,5 +1,6 @@
 """Video: a generated 3-second clip with audio round-trips with its frame count, rate, size and
-timestamps; batched rendering gives the frames that frame-by-frame rendering gives."""
+timestamps; batched rendering gives the frames that frame-by-frame rendering gives; --crf and
+--codec reach the encoder, and bad values are one error line before any work."""
 
 from __future__ import annotations
 
@@ -130,3 +131,45 @@ def test_cli_stylizes_a_video(tmp_path: Path, model: Path) -> None:
     assert main([*args, "--stabilize", "--threads", "1", "--batch-size", "3"]) == 0
     assert probe(tmp_path / "out" / "clip.mp4").frames == FPS * SECONDS
     assert main(args) == 1  # exists: not overwritten without --overwrite
+
+
+def test_cli_crf_and_codec_reach_the_encoder(tmp_path: Path, model: Path) -> None:
+    make_clip(tmp_path / "clip.mp4", frames=12)
+    outputs = {}
+    for name, options in [
+        ("default", []),
+        ("crf40", ["--crf", "40"]),
+        ("hevc", ["--codec", "hevc"]),
+    ]:
+        argv = ["stylize", str(model), str(tmp_path / "clip.mp4"), "-o", str(tmp_path / name)]
+        assert main([*argv, "--threads", "1", *options]) == 0
+        outputs[name] = tmp_path / name / "clip.mp4"
+    assert outputs["crf40"].stat().st_size < outputs["default"].stat().st_size
+    codecs = {}
+    for name, path in outputs.items():
+        with av.open(str(path)) as container:
+            codecs[name] = container.streams.video[0].codec_context.name
+    assert codecs == {"default": "h264", "crf40": "h264", "hevc": "hevc"}
+    assert probe(outputs["hevc"]).frames == 12
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        (["--crf", "52"], "--crf 52: libx264 takes 0..51"),
+        (["--crf", "-1", "--codec", "vp9"], "--crf -1: libvpx-vp9 takes 0..63"),
+        (["--crf", "20", "--codec", "mpeg4"], "--crf: mpeg4 takes no CRF"),
+        (["--codec", "nope"], "--codec nope: no such video encoder"),
+        (["--codec", "aac"], "--codec aac: no such video encoder"),
+        (["--codec", "gif"], "--codec gif cannot write .mp4"),
+    ],
+)
+def test_cli_bad_crf_or_codec_is_one_line_before_any_work(
+    tmp_path: Path, model: Path, options: list[str], needle: str, capsys
+) -> None:
+    make_clip(tmp_path / "clip.mp4", frames=2)
+    argv = ["stylize", str(model), str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "out")]
+    assert main([*argv, *options]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
