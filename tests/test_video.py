@@ -4,6 +4,7 @@ timestamps; batched rendering gives the frames that frame-by-frame rendering giv
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,8 +14,10 @@ import pytest
 
 from conftest import real_photo, untrained_stylizer
 from styleforge.cli import main
+from styleforge.errors import StyleforgeError
+from styleforge.inference.files import Job, RunReport
 from styleforge.inference.stylizer import Stylizer
-from styleforge.inference.video import probe, stylize_video
+from styleforge.inference.video import probe, run_video_jobs, stylize_video
 from styleforge.inference.video_encoding import VideoEncoding
 from styleforge.modelfile import save_model
 
@@ -90,16 +93,20 @@ def test_round_trip_keeps_frames_rate_size_timestamps_audio(
     assert not list((tmp_path / "out").glob(".*partial*"))  # the temporary file is gone
 
 
-def test_batched_frames_equal_frame_by_frame(tmp_path: Path, stylizer: Stylizer) -> None:
-    """10 frames (not a multiple of 3), encoded losslessly (CRF 0) so that only rendering and
-    order could make the outputs differ."""
+@pytest.mark.parametrize("stabilize", [False, True])
+def test_batched_frames_equal_frame_by_frame(
+    tmp_path: Path, stylizer: Stylizer, stabilize: bool
+) -> None:
+    """10 frames (not a multiple of 3), encoded losslessly (CRF 0) so that only rendering,
+    stabilizing and order could make the outputs differ."""
     clip = tmp_path / "clip.mp4"
     make_clip(clip, frames=10)
     lossless = VideoEncoding(crf=0)
     outputs = {}
     for batch_size in (1, 3):
         target = tmp_path / f"batch{batch_size}.mp4"
-        stylize_video(clip, target, render_with(stylizer), batch_size=batch_size, encoding=lossless)
+        render = render_with(stylizer)
+        stylize_video(clip, target, render, stabilize, batch_size=batch_size, encoding=lossless)
         outputs[batch_size] = decoded(target)
     (one, one_times), (three, three_times) = outputs[1], outputs[3]
     assert len(one) == len(three) == 10 and one_times == three_times
@@ -107,6 +114,27 @@ def test_batched_frames_equal_frame_by_frame(tmp_path: Path, stylizer: Stylizer)
     assert diff.max() <= 2 and diff.mean() < 0.05  # batch size changes float sums, no more
     source = decoded(clip)[0]
     assert np.abs(np.stack(one).astype(int) - np.stack(source).astype(int)).mean() > 5  # styled
+
+
+def test_a_failing_batch_is_reported_and_leaves_nothing(tmp_path: Path) -> None:
+    """An error raised while rendering on the worker thread reaches run_video_jobs as it did
+    from the main thread: the file is reported, no partial output stays, no thread lingers."""
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, frames=8)
+    calls = []
+
+    def render(frames: list[np.ndarray]) -> list[np.ndarray]:
+        calls.append(len(frames))
+        if len(calls) == 2:
+            raise StyleforgeError("the model broke")
+        return frames
+
+    before = threading.active_count()
+    report = RunReport()
+    out = tmp_path / "out"
+    assert run_video_jobs([Job(clip, out / "clip.mp4")], render, False, report, 3) == []
+    assert report.failed == [(clip, "the model broke")] and not report.done
+    assert not any(out.iterdir()) and threading.active_count() == before
 
 
 def test_stabilize_reduces_frame_to_frame_change(tmp_path: Path, stylizer: Stylizer) -> None:
