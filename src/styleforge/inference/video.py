@@ -185,7 +185,9 @@ def _render(
         for batch in decoded:
             styled = render(batch.frames) if batch.frames else []
             if len(styled) != len(batch.frames):
-                raise StyleforgeError(f"the renderer gave {len(styled)} of {len(batch.frames)}")
+                raise StyleforgeError(
+                    f"the renderer gave {len(styled)} frames for {len(batch.frames)}"
+                )
             yield batch, styled
 
 
