@@ -41,3 +41,29 @@ def test_bench_rejects_bad_lists(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--sizes", "big"]) == 1
     assert capsys.readouterr().err.startswith("error:")
     assert main(["bench", "--backends", "gpu", "--sizes", "32", "--presets", "lite"]) == 1
+
+
+def test_bench_video_tiny(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two tiny 16:9 sizes, 5 frames in batches of 2: a row per size with the generator's time
+    and the floor, and one more with --stabilize at the first size; the table shows them."""
+    argv = ["bench", "--video", "--sizes", "32,48", "--frames", "5", "--batch-size", "2"]
+    assert main([*argv, "--json", "--repeats", "1", "--threads", "1", "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"] == "video"
+    rows = [(r["frame"], r["stabilize"]) for r in report["rows"]]
+    assert rows == [("56x32", False), ("56x32", True), ("86x48", False)]
+    for row in report["rows"]:
+        assert row["preset"] == "lite" and row["frames"] == 5 and row["batch_size"] == 2
+        assert row["ms_per_frame"] > 0 and row["fps"] == pytest.approx(1e3 / row["ms_per_frame"])
+        assert row["generator_ms_per_frame"] > 0 and row["floor_ms_per_frame"] > 0
+        ratio = row["ms_per_frame"] / row["generator_ms_per_frame"]
+        assert row["vs_generator"] == pytest.approx(ratio) and row["peak_rss_mib"] > 0
+    assert main(["bench", "--video", "--sizes", "32", "--frames", "2", "--repeats", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "| floor ms/frame |" in table and "| video ÷ G |" in table and "56x32" in table
+
+
+def test_bench_modes_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--video", "--train"])
+    assert info.value.code == 2 and capsys.readouterr().err.startswith("error:")

@@ -15,18 +15,33 @@ def add_bench(sub: Any) -> None:
         "bench",
         help="measure stylizing (or training) speed and memory on this machine",
         description="Latency, images/s, MACs, parameters and peak RSS per preset x size x "
-        "backend, with the ratio to the CycleGAN ResNet-9 generator (fp32) timed in the same run.",
+        "backend, with the ratio to the CycleGAN ResNet-9 generator (fp32) timed in the same run; "
+        "--train: training; --video: whole videos beside the generator and the floor.",
     )
-    p.add_argument("--train", action="store_true", help="training steps/s instead of inference")
-    p.add_argument(
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--train", action="store_true", help="training steps/s instead of inference")
+    mode.add_argument(
+        "--video",
+        action="store_true",
+        help="stylize synthetic 30 fps clips end to end: fps, the generator's share, the floor "
+        "(decode + encode alone)",
+    )
+    mode.add_argument(
         "--quality",
         action="store_true",
         help="train each --recipe on each style task for --minutes, score against ground truth "
         "(docs/quality.md)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--presets", default="lite,base,resnet9", help="comma-separated presets")
-    p.add_argument("--sizes", default="256,512,1024", help="comma-separated image sides")
+    p.add_argument(
+        "--presets", help="comma-separated presets (default lite,base,resnet9; --video: lite)"
+    )
+    p.add_argument(
+        "--sizes",
+        help="comma-separated image sides (default 256,512,1024); --video: 16:9 frame heights "
+        "(default 480,720,1080)",
+    )
+    p.add_argument("--frames", type=int, default=60, help="--video: frames per clip (default 60)")
     p.add_argument(
         "--backends",
         default="fp32,bf16,onnx",
@@ -38,7 +53,9 @@ def add_bench(sub: Any) -> None:
         help="--train: content losses (none: the default recipe; default none,nce,cycle)",
     )
     p.add_argument("--crop-size", type=int, default=128, help="--train: crop side (default 128)")
-    p.add_argument("--batch-size", type=int, default=4, help="--train: batch size (default 4)")
+    p.add_argument(
+        "--batch-size", type=int, default=4, help="--train, --video: batch size (default 4)"
+    )
     p.add_argument("--repeats", type=int, default=10, help="timed runs per case (at most)")
     p.add_argument(
         "--max-seconds",
@@ -96,7 +113,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     threads = set_threads(args.threads)
     if args.quality:  # training runs in child processes, each given its own --threads
         return quality_bench(args)
-    presets = comma_list(args.presets, str)
+    presets = comma_list(args.presets or ("lite" if args.video else "lite,base,resnet9"), str)
+    sizes = comma_list(args.sizes or ("480,720,1080" if args.video else "256,512,1024"), int)
     common = dict(repeats=args.repeats, max_seconds=args.max_seconds, threads=threads)
     if args.repeats < 1 or args.max_seconds < 0:
         raise StyleforgeError("--repeats must be at least 1 and --max-seconds >= 0")
@@ -111,13 +129,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
             presets, losses, crop_size=args.crop_size, batch_size=args.batch_size,
             device=str(device), **common,
         )  # fmt: skip
+    elif args.video:
+        from styleforge.bench.video import run_video_bench
+
+        if args.frames < 1 or args.batch_size < 1:
+            raise StyleforgeError("--frames and --batch-size must be at least 1")
+        rows = run_video_bench(
+            presets, sizes, frames=args.frames, batch_size=args.batch_size, device=device,
+            **common,
+        )  # fmt: skip
     else:
         from styleforge.bench.inference import run_inference_bench
 
-        sizes = comma_list(args.sizes, int)
         backends = comma_list(args.backends, str)
         rows = run_inference_bench(presets, sizes, backends, device=device, **common)
-    kind = "train" if args.train else "inference"
+    kind = "train" if args.train else "video" if args.video else "inference"
     print(report.to_json(kind, rows, device) if args.json else report.to_markdown(rows))
     return 0
 

@@ -83,6 +83,17 @@ def add_stylize(sub: Any) -> None:
         action="store_true",
         help="videos: blend each frame with the motion-compensated previous output (less flicker)",
     )
+    fast.add_argument(
+        "--crf",
+        type=int,
+        metavar="N",
+        help="videos: quality, lower is better (default 18; libx264/libx265 0-51, VP9 0-63)",
+    )
+    fast.add_argument(
+        "--codec",
+        metavar="NAME",
+        help="videos: encoder, e.g. libx264, libx265, libvpx-vp9 (default: by the suffix)",
+    )
     p.set_defaults(func=cmd_stylize)
 
 
@@ -114,14 +125,12 @@ def add_export(sub: Any) -> None:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    import numpy as np
-    from PIL import Image as PILImage
-
     from styleforge.device import set_threads
     from styleforge.extras import need
     from styleforge.inference.files import RunReport, check_overwrites, grid, plan_jobs, run_jobs
     from styleforge.inference.stylizer import open_stylizer
     from styleforge.inference.video import is_video, run_video_jobs
+    from styleforge.inference.video_encoding import check_encoding, video_encoding
 
     if args.batch_size < 1 or args.variants < 1:
         raise StyleforgeError("--batch-size and --variants must be at least 1")
@@ -145,11 +154,14 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     jobs = [job for job in jobs if not is_video(job.source)]
     if videos and args.variants > 1:
         raise StyleforgeError("--variants is for images; give videos one style code")
+    encoding = None
     if videos:
         need("av")  # the [video] extra: say so before any work
+        encoding = video_encoding(args.codec, args.crf)
+        check_encoding(encoding, {job.target.suffix.lower() for job in videos})
 
-    def render_frame(rgb):
-        return np.asarray(stylizer.stylize_pil([PILImage.fromarray(rgb)], code)[0])
+    def render_frames(frames):
+        return stylizer.stylize_frames(frames, code)
 
     def render(images):
         if args.variants == 1:
@@ -160,7 +172,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         ]
 
     report = run_jobs(jobs, render, args.batch_size) if jobs else RunReport()
-    for job, result in run_video_jobs(videos, render_frame, args.stabilize, report):
+    results = run_video_jobs(
+        videos, render_frames, args.stabilize, report, args.batch_size, encoding
+    )
+    for job, result in results:
         info = result.info
         print(
             f"{job.target}: {info.frames} frames, {float(info.fps):.3g} fps, "

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from styleforge.config import TrainConfig
-from styleforge.data.augment import pil_to_unit, unit_to_pil
+from styleforge.data.augment import pil_to_unit, uint8_to_unit, unit_to_pil, unit_to_uint8
 from styleforge.data.images import DEFAULT_MAX_PIXELS, load_rgb
 from styleforge.errors import StyleforgeError
 
@@ -116,6 +116,14 @@ class BaseStylizer:
                 for i, out in zip(chunk, self.stylize_tensor(x, code), strict=True):
                     results[i] = unit_to_pil(out)
         return results
+
+    def stylize_frames(self, frames: list[np.ndarray], code: torch.Tensor) -> list[np.ndarray]:
+        """Stylize equal-size uint8 (H, W, 3) RGB arrays as one batch (video frames).
+
+        The same conversions as `stylize_pil`, without PIL images at every frame."""
+        x = uint8_to_unit(torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous())
+        out = unit_to_uint8(self.stylize_tensor(x, code)).permute(0, 2, 3, 1).contiguous()
+        return list(out.numpy())
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
