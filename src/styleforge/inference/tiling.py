@@ -5,11 +5,16 @@ borders: missing context near a tile's edge, and each tile normalising with its 
 The first is handled by overlapping tiles whose outputs are cross-faded with weights that are
 zero near each tile's inner edges. The second by normalising every tile with the statistics of
 the whole image, gathered over the tiles (each pixel counted once): exactly, one pass per norm
-layer (each pass stops after its layer), or approximately in one pass. A thumbnail's statistics
-(URST's thumbnail instance norm) cost less but differ more, because feature statistics change
-with scale; on a generator with strong style modulation even the one-pass statistics can move
-outputs by many levels, which is why exact is the default. Network memory depends on the tile
-size only; the image is held once in and once out (16 bytes per pixel while blending).
+layer, or approximately in one pass. A thumbnail's statistics (URST's thumbnail instance norm)
+cost less but differ more, because feature statistics change with scale; on a generator with
+strong style modulation even the one-pass statistics can move outputs by many levels, which is
+why exact is the default.
+
+The exact passes keep each tile's activations from one norm layer to the next
+(`tile_cache`: every layer computed once per tile) when those fit under a memory limit, and
+otherwise recompute each pass from the input, stopping after its layer (`exact_image_stats`
+here: about half a full pass per norm layer). Either way the network runs on one tile at a
+time; the image is held once in and once out (16 bytes per pixel while blending).
 """
 
 from __future__ import annotations
