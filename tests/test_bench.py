@@ -1,5 +1,6 @@
 """The `bench` command (cli/bench.py) on a tiny size, inside the test suite: `--json` rows of
-the inference and training benchmarks, bad lists refused (the MAC counts: test_macs)."""
+the inference, 4K photo and training benchmarks, bad lists refused (the MAC counts:
+test_macs)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import pytest
 
 from conftest import preset
+from styleforge.bench import photo_4k
 from styleforge.bench.macs import generator_macs
 from styleforge.cli import main
 
@@ -41,6 +43,8 @@ def test_bench_rejects_bad_lists(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--sizes", "big"]) == 1
     assert capsys.readouterr().err.startswith("error:")
     assert main(["bench", "--backends", "gpu", "--sizes", "32", "--presets", "lite"]) == 1
+    assert main(["bench", "--backends", "gpu", "--sizes", "4k", "--presets", "lite"]) == 1
+    assert main(["bench", "--video", "--sizes", "4k"]) == 1
 
 
 def test_bench_video_tiny(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,3 +71,22 @@ def test_bench_modes_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["bench", "--video", "--train"])
     assert info.value.code == 2 and capsys.readouterr().err.startswith("error:")
+
+
+def test_bench_4k_rows_on_a_small_photo(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--sizes 4k`'s rows, with the photo and tile made small so that it runs in a second."""
+    monkeypatch.setattr(photo_4k, "HEIGHT", 96)
+    monkeypatch.setattr(photo_4k, "WIDTH", 160)
+    modes = {
+        name: {**options, "tile": 64} if options else {} for name, options in photo_4k.MODES.items()
+    }
+    monkeypatch.setattr(photo_4k, "MODES", modes)
+    argv = ["bench", "--json", "--sizes", "4k", "--presets", "lite", "--backends", "fp32,onnx"]
+    assert main([*argv, "--repeats", "1", "--threads", "1", "--device", "cpu"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["backend"], r["mode"]) for r in rows] == [("fp32", mode) for mode in modes]
+    for row in rows:  # onnx left out: tiles need the PyTorch network
+        assert row["image"] == "160×96" and row["median_ms"] > 0 and row["peak_rss_mib"] > 0
+    assert rows[0]["vs_untiled"] == 1.0

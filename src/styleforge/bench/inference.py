@@ -53,11 +53,13 @@ class InferenceRow:
         return asdict(self)
 
 
-def photo(size: int) -> torch.Tensor:
-    """A real photo (scikit-image's astronaut), size x size, as (1, 3, H, W) in [-1, 1]."""
+def photo(width: int, height: int | None = None) -> torch.Tensor:
+    """A real photo (scikit-image's astronaut) resized to width x height (default square), as
+    (1, 3, H, W) in [-1, 1]."""
     import skimage.data
 
-    img = Image.fromarray(skimage.data.astronaut()).resize((size, size), Image.BICUBIC)
+    size = (width, height or width)
+    img = Image.fromarray(skimage.data.astronaut()).resize(size, Image.BICUBIC)
     return pil_to_unit(img)[None] * 2 - 1
 
 
@@ -102,15 +104,7 @@ def run_inference_bench(
     """Every preset x size x backend on `device` (default the CPU), plus the ResNet-9 fp32
     reference at each size."""
     device = device or torch.device("cpu")
-    unknown = sorted(set(backends) - set(BACKENDS))
-    if unknown:
-        raise StyleforgeError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
-    if "bf16" in backends and resolve_precision("auto", device) != "bf16":
-        log.warning("no native bf16 on %s: the bf16 backend is left out", device)
-        backends = [b for b in backends if b != "bf16"]
-    if "onnx" in backends and device.type != "cpu":
-        log.warning("the onnx backend runs on the CPU: left out on %s", device)
-        backends = [b for b in backends if b != "onnx"]
+    backends = usable_backends(backends, device)
     rows: list[InferenceRow] = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
@@ -127,6 +121,21 @@ def run_inference_bench(
             if REFERENCE[0] not in presets or REFERENCE[1] not in backends:
                 rows.pop(-len(cases))  # measured for the ratio only
     return rows
+
+
+def usable_backends(backends: list[str], device: torch.device) -> list[str]:
+    """`backends` less those `device` cannot run (each left out with a warning); an unknown
+    name is an error."""
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown:
+        raise StyleforgeError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
+    if "bf16" in backends and resolve_precision("auto", device) != "bf16":
+        log.warning("no native bf16 on %s: the bf16 backend is left out", device)
+        backends = [b for b in backends if b != "bf16"]
+    if "onnx" in backends and device.type != "cpu":
+        log.warning("the onnx backend runs on the CPU: left out on %s", device)
+        backends = [b for b in backends if b != "onnx"]
+    return backends
 
 
 def _one(

@@ -37,7 +37,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "size": ("size", "{0}²"),
     "frame": ("frame", "{}"),
     "frames": ("frames", "{}"),
+    "image": ("image", "{}"),
     "backend": ("backend", "{}"),
+    "mode": ("mode", "{}"),
     "content_loss": ("content loss", "{}"),
     "batch_size": ("batch", "{}"),
     "stabilize": ("stabilize", "{}"),
@@ -55,6 +57,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "peak_rss_mib": ("peak RSS MiB", "{:.0f}"),
     "runs": ("runs", "{}"),
     "vs_resnet9_fp32": ("× resnet9 fp32", "{:.1f}×"),
+    "vs_untiled": ("× untiled time", "{:.2f}×"),
 }
 
 

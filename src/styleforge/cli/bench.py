@@ -38,8 +38,9 @@ def add_bench(sub: Any) -> None:
     )
     p.add_argument(
         "--sizes",
-        help="comma-separated image sides (default 256,512,1024); --video: 16:9 frame heights "
-        "(default 480,720,1080)",
+        help="comma-separated image sides (default 256,512,1024; 4k adds a 3840x2160 photo "
+        "untiled and with --tile 512, exact and fast: minutes, and GiB untiled); --video: 16:9 "
+        "frame heights (default 480,720,1080)",
     )
     p.add_argument("--frames", type=int, default=60, help="--video: frames per clip (default 60)")
     p.add_argument(
@@ -114,7 +115,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.quality:  # training runs in child processes, each given its own --threads
         return quality_bench(args)
     presets = comma_list(args.presets or ("lite" if args.video else "lite,base,resnet9"), str)
-    sizes = comma_list(args.sizes or ("480,720,1080" if args.video else "256,512,1024"), int)
+    sizes, photo_4k = square_sizes(args.sizes or ("480,720,1080" if args.video else "256,512,1024"))
+    if photo_4k and (args.video or args.train):
+        raise StyleforgeError("--sizes 4k is for the inference rows (not --video or --train)")
     common = dict(repeats=args.repeats, max_seconds=args.max_seconds, threads=threads)
     if args.repeats < 1 or args.max_seconds < 0:
         raise StyleforgeError("--repeats must be at least 1 and --max-seconds >= 0")
@@ -125,27 +128,57 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from styleforge.bench.training import run_train_bench
 
         losses = comma_list(args.content_losses, str)
-        rows = run_train_bench(
+        rows = [run_train_bench(
             presets, losses, crop_size=args.crop_size, batch_size=args.batch_size,
             device=str(device), **common,
-        )  # fmt: skip
+        )]  # fmt: skip
     elif args.video:
         from styleforge.bench.video import run_video_bench
 
         if args.frames < 1 or args.batch_size < 1:
             raise StyleforgeError("--frames and --batch-size must be at least 1")
-        rows = run_video_bench(
+        rows = [run_video_bench(
             presets, sizes, frames=args.frames, batch_size=args.batch_size, device=device,
             **common,
-        )  # fmt: skip
+        )]  # fmt: skip
     else:
-        from styleforge.bench.inference import run_inference_bench
-
         backends = comma_list(args.backends, str)
-        rows = run_inference_bench(presets, sizes, backends, device=device, **common)
+        rows = inference_tables(presets, sizes, photo_4k, backends, device, common)
     kind = "train" if args.train else "video" if args.video else "inference"
-    print(report.to_json(kind, rows, device) if args.json else report.to_markdown(rows))
+    if args.json:
+        print(report.to_json(kind, [row for table in rows for row in table], device))
+    else:
+        print("\n\n".join(report.to_markdown(table) for table in rows))
     return 0
+
+
+def square_sizes(text: str) -> tuple[list[int], bool]:
+    """--sizes: the sides it lists, and whether it asks for the 4K photo (`4k`)."""
+    parts = comma_list(text, str)
+    squares = [part for part in parts if part.lower() != "4k"]
+    return (comma_list(",".join(squares), int) if squares else []), len(squares) < len(parts)
+
+
+def inference_tables(
+    presets: list[str],
+    sizes: list[int],
+    photo_4k: bool,
+    backends: list[str],
+    device: Any,
+    common: dict[str, Any],
+) -> list[list[Any]]:
+    """The square sizes' rows and the 4K photo's, each as a table of its own where asked."""
+    from styleforge.bench.inference import run_inference_bench
+
+    tables = []
+    if sizes:
+        tables.append(run_inference_bench(presets, sizes, backends, device=device, **common))
+    if photo_4k:
+        from styleforge.bench.photo_4k import run_photo_4k_bench
+
+        timing = dict(repeats=common["repeats"], max_seconds=common["max_seconds"])
+        tables.append(run_photo_4k_bench(presets, backends, device=device, **timing))
+    return tables
 
 
 def quality_bench(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ Any input size works: the image is padded to the network's multiple and cropped 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from functools import partial
 from pathlib import Path
@@ -20,6 +22,7 @@ from styleforge.device import pick_device
 from styleforge.errors import ModelFileError, StyleforgeError
 from styleforge.inference.backend import BaseStylizer, pad_to_multiple
 from styleforge.inference.fastpath import autocast, prepare, resolve_precision, to_layout
+from styleforge.inference.tile_cache import cache_bytes, cache_limit, stylize_cached
 from styleforge.inference.tiling import (
     TileLayout,
     exact_image_stats,
@@ -30,7 +33,10 @@ from styleforge.inference.tiling import (
 from styleforge.modelfile import load_model_file
 from styleforge.models.stylenet import StyleNet
 
+log = logging.getLogger(__name__)
+
 REFERENCE_SIZE = 256  # reference images are encoded at this shorter side
+MIB = 2**20
 
 
 class Stylizer(BaseStylizer):
@@ -38,7 +44,10 @@ class Stylizer(BaseStylizer):
 
     Fast paths (see `fastpath`): `precision` fp32 / bf16 / auto, `channels_last`, `compile`.
     `tile` > 0 stylizes images whose padded side exceeds it in overlapping tiles of that side
-    (`tiling`): memory bounded by the tile, not the image."""
+    (`tiling`): network memory bounded by the tile, not the image. Exact tile statistics keep
+    every tile's activations between norm layers when they fit in `tile_cache_mib` (default:
+    `tile_cache.cache_limit`), and recompute them otherwise (same result, several times
+    slower)."""
 
     def __init__(
         self,
@@ -51,6 +60,7 @@ class Stylizer(BaseStylizer):
         tile: int = 0,
         tile_overlap: int | None = None,
         tile_exact: bool = True,
+        tile_cache_mib: float | None = None,
     ):
         self.net = net.to(device).eval()
         self.config = config
@@ -65,6 +75,7 @@ class Stylizer(BaseStylizer):
         overlap = self.tile // 4 if tile_overlap is None else tile_overlap
         self.tile_overlap = max(multiple, overlap // multiple * multiple)
         self.tile_exact = tile_exact  # exact whole-image norm statistics (slower) or one pass
+        self.tile_cache_mib = tile_cache_mib  # None: decided by the memory free at each image
         if self.tile and self.tile_overlap > self.tile // 2:
             raise StyleforgeError("--tile-overlap must be at most half of --tile")
 
@@ -129,16 +140,42 @@ class Stylizer(BaseStylizer):
         return out[:, :, :height, :width].cpu()
 
     def _run(self, x: torch.Tensor, codes: torch.Tensor, net: Any = None) -> torch.Tensor:
-        x = to_layout(x.to(self.device), self.channels_last)
-        with autocast(self.device, self.precision):
+        x = self._place(x)
+        with self._autocast():
             return (net or self._forward)(x, codes).float()
+
+    def _place(self, x: torch.Tensor) -> torch.Tensor:
+        return to_layout(x.to(self.device), self.channels_last)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        return autocast(self.device, self.precision)
+
+    def _cache_fits(self, x: torch.Tensor, code: torch.Tensor, layout: TileLayout) -> bool:
+        """Whether the tiles' activations fit under the cache limit; says why not if not."""
+        generator = self.net.generator
+        need = cache_bytes(generator, code, x.shape[2:], layout, self._place, self._autocast)
+        limit = (
+            cache_limit(self.device) if self.tile_cache_mib is None else self.tile_cache_mib * MIB
+        )
+        if need <= limit:
+            return True
+        log.info(
+            "exact tile statistics: the tiles' activations need %.0f MiB, over the %.0f MiB "
+            "limit; recomputing them for each norm layer instead (slower)",
+            need / MIB,
+            limit / MIB,
+        )
+        return False
 
     def _tiled(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """One padded (1, 3, H, W) image in tiles, all normalised with the statistics of the
         whole image (`tiling`): exact by default, or one approximate pass with `tile_exact`
         off. The uncompiled network runs here: its norm layers are swapped meanwhile."""
-        forward = partial(self._run, codes=code, net=self.net)
         layout = TileLayout(self.tile, self.tile_overlap, self.config.model.size_multiple)
+        if self.tile_exact and self._cache_fits(x, code, layout):
+            generator = self.net.generator
+            return stylize_cached(generator, x, code, layout, self._place, self._autocast)
+        forward = partial(self._run, codes=code, net=self.net)
         find = exact_image_stats if self.tile_exact else image_stats
         stats = find(self.net, forward, x, layout)
         with shared_instance_norm(self.net, stats):

@@ -5,18 +5,23 @@ borders: missing context near a tile's edge, and each tile normalising with its 
 The first is handled by overlapping tiles whose outputs are cross-faded with weights that are
 zero near each tile's inner edges. The second by normalising every tile with the statistics of
 the whole image, gathered over the tiles (each pixel counted once): exactly, one pass per norm
-layer (each pass stops after its layer), or approximately in one pass. A thumbnail's statistics
-(URST's thumbnail instance norm) cost less but differ more, because feature statistics change
-with scale; on a generator with strong style modulation even the one-pass statistics can move
-outputs by many levels, which is why exact is the default. Network memory depends on the tile
-size only; the image is held once in and once out (16 bytes per pixel while blending).
+layer, or approximately in one pass. A thumbnail's statistics (URST's thumbnail instance norm)
+cost less but differ more, because feature statistics change with scale; on a generator with
+strong style modulation even the one-pass statistics can move outputs by many levels, which is
+why exact is the default.
+
+The exact passes keep each tile's activations from one norm layer to the next
+(`tile_cache`: every layer computed once per tile) when those fit under a memory limit, and
+otherwise recompute each pass from the input, stopping after its layer (`exact_image_stats`
+here: about half a full pass per norm layer). Either way the network runs on one tile at a
+time; the image is held once in and once out (16 bytes per pixel while blending).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -74,17 +79,24 @@ def stylize_tiled(forward: Forward, x: torch.Tensor, layout: TileLayout) -> torc
     """Run `forward` on overlapping tiles of (1, 3, H, W) `x` and cross-fade the results.
 
     H and W must be multiples of `layout.multiple` (the caller pads); so must its tile."""
-    _, _, height, width = x.shape
-    overlap = layout.overlap
+    height, width = x.shape[2:]
+    tiles = tile_grid(height, width, layout)
+    return blend(height, width, layout.overlap, ((t, forward(t.region(x))) for t in tiles))
+
+
+def blend(
+    height: int, width: int, overlap: int, pieces: Iterable[tuple[Tile, torch.Tensor]]
+) -> torch.Tensor:
+    """Cross-fade the tiles' outputs into one (1, 3, height, width) image on the CPU; `pieces`
+    may be a generator, so that each tile's output is let go once added."""
     out = torch.zeros(1, 3, height, width)
     total = torch.zeros(1, 1, height, width)
-    for t in tile_grid(height, width, layout):
+    for t, piece in pieces:
         wy = ramp(t.height, overlap, t.top == 0, t.top + t.height >= height)
         wx = ramp(t.width, overlap, t.left == 0, t.left + t.width >= width)
         weight = (wy[:, None] * wx[None, :])[None, None]
         rows, cols = slice(t.top, t.top + t.height), slice(t.left, t.left + t.width)
-        piece = forward(x[:, :, rows, cols]).float().cpu()
-        out[:, :, rows, cols] += piece * weight
+        out[:, :, rows, cols] += piece.float().cpu() * weight
         total[:, :, rows, cols] += weight
     return out / total
 
@@ -117,12 +129,48 @@ class Tile:
     width: int
     own: tuple[int, int, int, int]  # rows and columns (in the tile) that only this tile counts
 
+    def region(self, x: torch.Tensor) -> torch.Tensor:
+        """The tile's part of the image `x` (a view)."""
+        return x[:, :, self.top : self.top + self.height, self.left : self.left + self.width]
+
+    def owned_part(self, h: torch.Tensor) -> torch.Tensor:
+        """The part of the tile's feature map `h` this tile owns, scaled to h's resolution."""
+        rows, cols = h.shape[2:]
+        top, bottom = self.own[0] / self.height, self.own[1] / self.height
+        left, right = self.own[2] / self.width, self.own[3] / self.width
+        return h[
+            :, :, round(top * rows) : round(bottom * rows), round(left * cols) : round(right * cols)
+        ]
+
 
 class _Stop(Exception):
     """Raised by a statistics hook once the last layer a pass needs has been seen."""
 
 
 Stats = dict[nn.Module, tuple[torch.Tensor, torch.Tensor]]
+
+
+class Moments:
+    """One norm layer's input summed over the parts of the tiles each owns, in float64, so
+    that every pixel of the image counts once: the whole image's per-channel statistics."""
+
+    def __init__(self) -> None:
+        self.sums: list[torch.Tensor] | None = None
+
+    def add(self, tile: Tile, h: torch.Tensor) -> None:
+        part = tile.owned_part(h).double()
+        count = torch.tensor(float(part.shape[2] * part.shape[3]), dtype=torch.float64)
+        parts = [part.sum(dim=(2, 3), keepdim=True), (part * part).sum(dim=(2, 3), keepdim=True)]
+        parts.append(count)
+        old = self.sums
+        self.sums = parts if old is None else [a + b for a, b in zip(old, parts, strict=True)]
+
+    def stats(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and variance, as float32 (1, C, 1, 1) tensors."""
+        assert self.sums is not None, "no tile added"
+        total, squares, count = self.sums
+        mean = total / count
+        return mean.float(), (squares / count - mean * mean).clamp_min(0).float()
 
 
 def image_stats(
@@ -142,19 +190,11 @@ def image_stats(
     `shared_instance_norm`); the tile's own statistics elsewhere make them approximate.
     `stop_after` ends each tile's pass after that layer; `order` collects execution order."""
     norms = [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
-    sums: dict[nn.Module, list[torch.Tensor]] = {}
-    region: list[float] = []
+    sums: dict[nn.Module, Moments] = {}
+    current: list[Tile] = []
 
     def keep(module: nn.Module, inputs: tuple[torch.Tensor, ...], _output: object) -> None:
-        h, w = inputs[0].shape[2:]
-        top, bottom, left, right = region
-        rows = slice(round(top * h), round(bottom * h))
-        part = inputs[0][:, :, rows, round(left * w) : round(right * w)].double()
-        count = torch.tensor(float(part.shape[2] * part.shape[3]), dtype=torch.float64)
-        parts = [part.sum(dim=(2, 3), keepdim=True), (part * part).sum(dim=(2, 3), keepdim=True)]
-        parts.append(count)
-        old = sums.get(module)
-        sums[module] = parts if old is None else [a + b for a, b in zip(old, parts, strict=True)]
+        sums.setdefault(module, Moments()).add(current[0], inputs[0])
         if order is not None and module not in order:
             order.append(module)
         if module is stop_after:
@@ -163,20 +203,15 @@ def image_stats(
     handles = [m.register_forward_hook(keep) for m in norms]
     try:
         for t in tile_grid(*x.shape[2:], layout):
-            top, bottom, left, right = t.own
-            region[:] = [top / t.height, bottom / t.height, left / t.width, right / t.width]
+            current[:] = [t]
             try:
-                forward(x[:, :, t.top : t.top + t.height, t.left : t.left + t.width])
+                forward(t.region(x))
             except _Stop:
                 pass
     finally:
         for handle in handles:
             handle.remove()
-    stats = {}
-    for module, (total, squares, count) in sums.items():
-        mean = total / count
-        stats[module] = (mean.float(), (squares / count - mean * mean).clamp_min(0).float())
-    return stats
+    return {module: moments.stats() for module, moments in sums.items()}
 
 
 def exact_image_stats(

@@ -12,6 +12,7 @@ from torch import nn
 
 from styleforge.config import STATISTICS_PARAMETERS, ModelConfig
 from styleforge.models.filters import guided_base, joint_guided
+from styleforge.models.flow import Flow, Step, on_features, run_steps
 from styleforge.models.layers import ModulatedNorm, conv, luminance, make_norm
 from styleforge.models.statistics_transfer import StatisticsTransfer
 
@@ -27,6 +28,17 @@ class ConvNormAct(nn.Sequential):
             conv(in_ch, out_ch, kernel, stride), make_norm(norm, out_ch), nn.ReLU(True)
         )
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.finish(self[0](x))
+
+    def finish(self, h: torch.Tensor) -> torch.Tensor:
+        """Normalise the convolution's output, then the activation."""
+        return self[2](self[1](h))
+
+    def steps(self) -> list[Step]:
+        """The layer cut at its normalisation's input (`flow`)."""
+        return [Step(on_features(self[0])), Step(on_features(self.finish), self[1])]
+
 
 class ModulatedResBlock(nn.Module):
     """Residual block whose two normalisations are modulated by the style code."""
@@ -40,9 +52,32 @@ class ModulatedResBlock(nn.Module):
         self.norm2 = ModulatedNorm(norm, channels, style_dim)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.norm1(self.conv1(x), style))
-        h = self.norm2(self.conv2(self.dropout(h)), style)
-        return x + h
+        return self.leave(x, self.middle(self.conv1(x), style), style)
+
+    def middle(self, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """From the first convolution's output to the second's."""
+        return self.conv2(self.dropout(F.relu(self.norm1(h, style))))
+
+    def leave(self, x: torch.Tensor, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """The block's input plus its normalised second convolution."""
+        return x + self.norm2(h, style)
+
+    def steps(self) -> list[Step]:
+        """The block cut at both normalisations' inputs; the flow holds its input meanwhile."""
+        return [
+            Step(self._enter),
+            Step(self._middle, self.norm1.norm),
+            Step(self._leave, self.norm2.norm),
+        ]
+
+    def _enter(self, flow: Flow) -> None:
+        flow.skip, flow.h = flow.h, self.conv1(flow.h)
+
+    def _middle(self, flow: Flow) -> None:
+        flow.h = self.middle(flow.h, flow.style)
+
+    def _leave(self, flow: Flow) -> None:
+        flow.h, flow.skip = self.leave(flow.skip, flow.h, flow.style), None
 
 
 class Upsample(nn.Module):
@@ -53,7 +88,15 @@ class Upsample(nn.Module):
         self.body = ConvNormAct(in_ch, out_ch, 3, 1, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return self.body.finish(self.convolve(x))
+
+    def convolve(self, x: torch.Tensor) -> torch.Tensor:
+        """Resize, then the convolution (up to the normalisation's input)."""
+        return self.body[0](F.interpolate(x, scale_factor=2, mode="nearest"))
+
+    def steps(self) -> list[Step]:
+        """The layer cut at its normalisation's input (`flow`)."""
+        return [Step(on_features(self.convolve)), Step(on_features(self.body.finish), self.body[1])]
 
 
 def channel_plan(cfg: ModelConfig) -> list[int]:
@@ -164,14 +207,29 @@ class Generator(nn.Module):
         return self.statistics(x, offsets.detach())  # fixed numbers
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        out = self.change(self.start_from(x, code), code)
+        return run_steps(self.steps(), self.flow(x, code)).h
+
+    def flow(self, x: torch.Tensor, code: torch.Tensor) -> Flow:
+        """The state `steps` start from, for photos `x` and their codes."""
+        return Flow(x, code, self.learnt_part(code))
+
+    def steps(self) -> list[Step]:
+        """The forward pass as steps (`flow`): the statistics transfer's start, the network's
+        change, the output filter. Tiled inference stops at each step with a `norm`."""
+        return [Step(self._start), *self.change_steps(), Step(self._filter)]
+
+    def _start(self, flow: Flow) -> None:
+        flow.x = flow.h = self.start_from(flow.photo, flow.code)
+
+    def _filter(self, flow: Flow) -> None:
         if not self.output_filter:
-            return out
-        weight = code[:, -1:].detach().view(-1, 1, 1, 1)  # fixed: 0 while training
+            return
+        out = flow.h
+        weight = flow.code[:, -1:].detach().view(-1, 1, 1, 1)  # fixed: 0 while training
         traced = torch.compiler.is_compiling() or weight.is_meta  # a graph keeps the filter
         if not traced and not weight.any():
-            return out  # no code of this batch filters: skip its cost
-        return out + weight * (self.filter_output(out, x) - out)
+            return  # no code of this batch filters: skip its cost
+        flow.h = out + weight * (self.filter_output(out, flow.photo) - out)
 
     def filter_output(self, out: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
         """The output filter: `out` as a local linear function of the photo's luminance (a
@@ -183,23 +241,31 @@ class Generator(nn.Module):
 
     def change(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """The network's part: its change to `x`, already through `start_from`."""
-        style = self.learnt_part(code)
-        h = self.stem(x)
-        for layer in self.down:
-            h = layer(h)
-        for block in self.blocks:
-            h = block(h, style)
+        return run_steps(self.change_steps(), self.flow(x, code)).h
+
+    def change_steps(self) -> list[Step]:
+        """Encoder, residual blocks, regional controls, decoder and head, as steps."""
+        steps = []
+        for layer in (self.stem, *self.down, *self.blocks):
+            steps += layer.steps()
+        steps.append(Step(self._controls))
+        for layer in self.up:
+            steps += layer.steps()
+        return [*steps, Step(self._head)]
+
+    def _controls(self, flow: Flow) -> None:
         controls = [c for c in (self.detail, self.local_affine) if c is not None]
         if controls:
-            regions = F.avg_pool2d(h, self.cell, ceil_mode=True)
+            regions = F.avg_pool2d(flow.h, self.cell, ceil_mode=True)
             for control in controls:
-                x = x + control(regions, x)
-        for layer in self.up:
-            h = layer(h)
-        change = self.head(h)
+                flow.x = flow.x + control(regions, flow.x)
+
+    def _head(self, flow: Flow) -> None:
+        change = self.head(flow.h)
         if self.skip:
-            return torch.tanh(change + torch.atanh(x.clamp(-SKIP_CLAMP, SKIP_CLAMP)))
-        return torch.tanh(change)
+            flow.h = torch.tanh(change + torch.atanh(flow.x.clamp(-SKIP_CLAMP, SKIP_CLAMP)))
+        else:
+            flow.h = torch.tanh(change)
 
     def encode(self, x: torch.Tensor, code: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps PatchNCE compares: the stem, each downsampling and some blocks."""
