@@ -61,7 +61,9 @@ def main() -> int:
     parser.add_argument("root", type=Path, help="a `bench --quality --out` folder")
     parser.add_argument("styles", help="comma-separated tasks, e.g. cartoon,pencil,painting")
     parser.add_argument("--recipe", default="default", help="the recipe's name in that run")
-    parser.add_argument("--weights", default="0,1", help="filter weights to score (default 0,1)")
+    parser.add_argument(
+        "--weights", default="0,0.5,1", help="filter weights to score (default 0,0.5,1)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     weights = tuple(float(w) for w in args.weights.split(","))

@@ -107,7 +107,7 @@ def test_a_gain_within_chance_keeps_the_filter_off() -> None:
             self.calls += 1  # weight 0 is scored first
             return np.zeros(4) if self.calls % 2 else np.array([0.3, -0.2, 0.3, -0.2])
 
-    chosen = output_filter.choose(net, NoisyProbe(), photos)
+    chosen = output_filter.choose(net, NoisyProbe(), photos, (0.0, 1.0))
     assert all(c.probabilities[1] > c.probabilities[0] for c in chosen.values())
     assert all(c.weight == 0 for c in chosen.values())
     assert output_filter.t_value(np.array([0.1])) == 0  # one photo: no evidence

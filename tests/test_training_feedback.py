@@ -73,8 +73,8 @@ def test_probe_share_is_logged_with_each_sample_grid(tmp_path: Path, photo_dirs)
     (choice,) = [r for r in metrics if "output_filter/ink" in r]
     chosen = [choice[f"output_filter/{name}"] for name in ("ink", "paint")]
     for name, weight in zip(("ink", "paint"), chosen, strict=True):
-        at = {w: choice[f"output_filter/{name}/probability_at_{w}"] for w in (0, 1)}
-        assert weight in (0, 1) and (weight == 0 or at[1] > at[0])
+        at = {w: choice[f"output_filter/{name}/probability_at_{w:g}"] for w in (0, 0.5, 1)}
+        assert weight in (0, 0.5, 1) and (weight == 0 or at[weight] > at[0])
     shipped = Stylizer.load(trainer.model_path).net
     assert shipped.mapping.offsets.output_filter.flatten().tolist() == chosen
     assert shipped.encoder.offsets.output_filter.flatten().tolist() == chosen
