@@ -118,3 +118,14 @@ def test_models_saved_before_the_filter_load_without_it() -> None:
     del saved["model"]["output_filter"]
     assert TrainConfig.from_saved(saved).model.output_filter is False
     assert TrainConfig.from_dict({}).model.output_filter is True
+
+
+def test_without_the_statistics_transfer_the_filter_weight_still_ends_the_code() -> None:
+    config = tiny_config()
+    config.model.stats_transfer = False
+    net = StyleNet(config.model).eval()
+    code = net.style_codes(torch.tensor([0]))
+    assert code.shape[1] == config.model.style_dim + 1
+    x = pil_to_unit(real_photo("coffee", 32).crop((0, 0, 32, 32)))[None]
+    with torch.no_grad():
+        assert net(x, code).shape == x.shape

@@ -196,8 +196,8 @@ class Generator(nn.Module):
         self.nce_channels = chans + [chans[-1]] * len(self.nce_block_ids)
 
     def learnt_part(self, code: torch.Tensor) -> torch.Tensor:
-        """The part of a code the networks learnt (the statistics offsets follow it)."""
-        return code if self.statistics is None else code[:, : self.style_dim]
+        """The part of a code the networks learnt (the fixed numbers follow it)."""
+        return code[:, : self.style_dim]
 
     def start_from(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """What the network changes: x through the code's statistics transfer, if it has one."""
