@@ -81,8 +81,7 @@ def main() -> int:
         )
         scorer = TaskScorer(task, enl0)
         path = args.root / "runs" / style / args.recipe / "model.safetensors"
-        shipped = load_model_file(path)[1].model.output_filter
-        saved = Stylizer.load(path, "cpu").net.mapping.offsets if shipped else None
+        saved = load_model_file(path)[0].get("mapping.offsets.output_filter")
         stylizer = with_filter(path)
         name0 = stylizer.config.model.styles[0]
         choice = run_choice(stylizer, weights)[name0]
@@ -104,7 +103,7 @@ def main() -> int:
         )
         print(
             f"  the run's choice: weight {choice.weight:g} (training probe {shown})"
-            + ("" if saved is None else f"; the model file has {saved.output_filter.item():g}")
+            + ("" if saved is None else f"; the model file has {saved.item():g}")
         )
         results[style] = {"choice": dataclasses.asdict(choice)}
         for name, outputs in rows.items():

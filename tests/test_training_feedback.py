@@ -11,6 +11,7 @@ import pytest
 
 from conftest import console, shown_lines, tiny_config
 from styleforge.inference.stylizer import Stylizer
+from styleforge.training import output_filter
 from styleforge.training.monitor import bar_postfix, read_metrics
 from styleforge.training.run_report import TrainProgress
 from styleforge.training.trainer import Trainer
@@ -53,6 +54,8 @@ def test_probe_share_is_logged_with_each_sample_grid(tmp_path: Path, photo_dirs)
     config = tiny_config(photo_dirs[0], two_styles(photo_dirs, tmp_path), steps=4)
     config.style_probe, config.sample_every = True, 2
     trainer = Trainer(config, tmp_path / "run")
+    on = {name: output_filter.FilterChoice(1.0, {}, {}) for name in ("ink", "paint")}
+    output_filter.set_weights([trainer.nets.net, trainer.nets.ema.model], on)  # as if resumed
     seen = []  # while training, every style's output filter is off
     trainer.run(
         progress=lambda _: seen.append(

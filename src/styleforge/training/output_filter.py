@@ -5,9 +5,10 @@ flat. For some looks that is the look (cartoon, oil: flat patches, outlines kept
 takes the look away (pencil's hatching on white paper, a colour grade that keeps the photo's
 texture). No one setting suits every style (docs/research-log.md, fifteenth and sixteenth
 rounds), and the run has a judge without a truth: its style probe. Each style's outputs on the
-sample photos are scored with and without the filter, and the filter is kept where the probe
-takes the filtered outputs more for the style. While training the weight is 0: the
-discriminator judges the decoder's own drawing (the filter inside the loop lost).
+sample photos are scored at filter weights 0, 0.5 and 1, and the weight the probe takes most
+for the style is kept, among 0 and the weights whose gain over 0 is clear (`choose`). While
+training the weight is 0: the discriminator judges the decoder's own drawing (the filter
+inside the loop lost).
 """
 
 from __future__ import annotations
